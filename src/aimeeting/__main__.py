@@ -1,0 +1,5 @@
+import sys
+
+from aimeeting.cli import main
+
+sys.exit(main())

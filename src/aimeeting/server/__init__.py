@@ -1,0 +1,1 @@
+"""The AI Meeting server (installed with the ``server`` extra)."""

@@ -1,0 +1,121 @@
+"""Typed dependencies for the route handlers."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from aimeeting.protocol import ErrorCode, Language
+from aimeeting.server.api.envelope import language
+from aimeeting.server.auth.service import AuthService
+from aimeeting.server.auth.tokens import Claims
+from aimeeting.server.config import Settings
+from aimeeting.server.db import Database
+from aimeeting.server.errors import AppError, Unauthorized
+from aimeeting.server.meetings.service import MeetingService
+from aimeeting.server.metrics import Metrics
+from aimeeting.server.users.service import UserService
+
+
+@dataclass
+class Services:
+    """Everything the app holds for its lifetime, kept on ``app.state.services``."""
+
+    settings: Settings
+    db: Database
+    auth: AuthService
+    users: UserService
+    meetings: MeetingService
+    metrics: Metrics
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_auth(services: ServicesDep) -> AuthService:
+    return services.auth
+
+
+def get_users(services: ServicesDep) -> UserService:
+    return services.users
+
+
+def get_meetings(services: ServicesDep) -> MeetingService:
+    return services.meetings
+
+
+AuthDep = Annotated[AuthService, Depends(get_auth)]
+UsersDep = Annotated[UserService, Depends(get_users)]
+MeetingsDep = Annotated[MeetingService, Depends(get_meetings)]
+Lang = Annotated[Language, Depends(language)]
+
+_bearer = HTTPBearer(
+    scheme_name="BearerAuth",
+    bearerFormat="JWT",
+    description="`Authorization: Bearer {access_token}`",
+    auto_error=False,
+)
+
+
+def current_claims(
+    auth: AuthDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Claims:
+    """The caller's access token: missing or malformed → 40103, expired → 40102."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized(ErrorCode.TOKEN_INVALID)
+    return auth.authenticate(credentials.credentials)
+
+
+CurrentUser = Annotated[Claims, Depends(current_claims)]
+
+
+def client_ip(request: Request, services: ServicesDep) -> str:
+    """The socket peer, or the client named by ``X-Forwarded-For`` when the peer is trusted."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = services.settings.trusted_proxies
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    # Walk the chain from the nearest hop; the first address we don't trust is the client.
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        if not _is_trusted(hop, trusted):
+            return hop
+    return peer
+
+
+def _is_trusted(address: str, trusted: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+ClientIP = Annotated[str, Depends(client_ip)]
+
+
+async def read_body(request: Request, services: ServicesDep) -> bytes:
+    """The raw body, refused with 413 past the configured size (before it's all read)."""
+    limit = services.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise AppError(ErrorCode.PAYLOAD_TOO_LARGE, {"max_bytes": limit})
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise AppError(ErrorCode.PAYLOAD_TOO_LARGE, {"max_bytes": limit})
+    return bytes(body)
+
+
+RawBody = Annotated[bytes, Depends(read_body)]

@@ -1,0 +1,57 @@
+"""Every exception becomes the error envelope here, and only here."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from aimeeting.protocol import ErrorCode
+from aimeeting.server.api.envelope import error_response, language
+from aimeeting.server.errors import AppError
+from aimeeting.server.validation import to_invalid_input
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    404: ErrorCode.ROUTE_NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+}
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return error_response(language(request), exc.code, exc.details, exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """Path and query parameters that FastAPI checked (bodies are parsed by our own code)."""
+    assert isinstance(exc, RequestValidationError)
+    # loc is ("query", "page"): the parameter's name is what the client knows.
+    errors = [{**err, "loc": tuple(err["loc"][1:])} for err in exc.errors()]
+    error = to_invalid_input(errors)
+    return error_response(language(request), error.code, error.details)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code)
+    if code is None:
+        code = ErrorCode.INTERNAL_ERROR if exc.status_code >= 500 else ErrorCode.INVALID_PARAMETER
+    return error_response(language(request), code, headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(language(request), ErrorCode.INTERNAL_ERROR)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

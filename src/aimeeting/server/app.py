@@ -1,0 +1,95 @@
+"""The ASGI application: ``create_app(settings)`` wires configuration, services and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from aimeeting import __version__
+from aimeeting.server.api import handlers
+from aimeeting.server.api.deps import Services
+from aimeeting.server.api.middleware import AccessLogMiddleware
+from aimeeting.server.api.openapi import describe
+from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, users
+from aimeeting.server.auth.passwords import PasswordHasher
+from aimeeting.server.auth.revocation import RevokedSessions
+from aimeeting.server.auth.service import AuthService
+from aimeeting.server.auth.throttle import AccountLockout, SlidingWindowLimiter
+from aimeeting.server.auth.tokens import TokenService
+from aimeeting.server.config import Settings
+from aimeeting.server.db import Database, migrate
+from aimeeting.server.ids import utcnow
+from aimeeting.server.meetings.service import MeetingService
+from aimeeting.server.metrics import Metrics
+from aimeeting.server.users.service import UserService
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings) -> Services:
+    db = Database(settings.resolved_database_url)
+    tokens = TokenService(
+        settings.resolved_jwt_secret(), settings.access_token_ttl, settings.refresh_token_ttl
+    )
+    auth = AuthService(
+        db=db,
+        tokens=tokens,
+        hasher=PasswordHasher(settings.bcrypt_rounds),
+        revoked=RevokedSessions(db),
+        login_limiter=SlidingWindowLimiter(settings.login_rate_limit),
+        lockout=AccountLockout(db, settings.login_lockout),
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        auth=auth,
+        users=UserService(db),
+        meetings=MeetingService(
+            db,
+            max_participants=settings.max_participants,
+            expiry_seconds=settings.meeting_expiry,
+        ),
+        metrics=Metrics(),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await migrate.upgrade(services.db)
+        await services.auth.revoked.load(utcnow())
+        log.info("ready", extra={"database": services.db.engine.url.render_as_string()})
+        yield
+        await services.db.dispose()
+        log.info("stopped")
+
+    app = FastAPI(
+        title="AI Meeting API",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    handlers.install(app)
+    for router in (auth.router, users.router, meetings.router, ops.router):
+        app.include_router(router)
+    app.openapi = lambda: describe(app)  # type: ignore[method-assign]
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(AccessLogMiddleware, metrics=services.metrics)
+    return app

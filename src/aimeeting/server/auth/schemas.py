@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from aimeeting.protocol import ErrorCode
+from aimeeting.server.users.schemas import UserOut
+from aimeeting.server.validation import (
+    RequestModel,
+    check_password,
+    clean_text,
+    normalize_email,
+)
+
+
+class RegisterIn(RequestModel):
+    field_codes: ClassVar = {
+        "email": ErrorCode.INVALID_EMAIL,
+        "password": ErrorCode.INVALID_PASSWORD,
+    }
+
+    email: str = Field(description="用户邮箱", examples=["user@example.com"])
+    password: str = Field(
+        description="用户密码（8-32位，包含字母和数字）", examples=["Password123"]
+    )
+    nickname: str = Field(description="用户昵称（2-20 个字符）", examples=["张三"])
+
+    _email = field_validator("email")(staticmethod(normalize_email))
+    _password = field_validator("password")(staticmethod(check_password))
+
+    @field_validator("nickname")
+    @classmethod
+    def _nickname(cls, value: str) -> str:
+        return clean_text(value, field="nickname", min_length=2, max_length=20)
+
+
+class LoginIn(RequestModel):
+    field_codes: ClassVar = {"email": ErrorCode.INVALID_EMAIL}
+
+    email: str = Field(examples=["user@example.com"])
+    password: str = Field(examples=["Password123"])
+
+    _email = field_validator("email")(staticmethod(normalize_email))
+
+
+class RefreshIn(RequestModel):
+    refresh_token: str = Field(description="Refresh Token")
+
+
+class TokenPair(BaseModel):
+    access_token: str = Field(description="访问令牌（有效期 1 小时）")
+    refresh_token: str = Field(description="刷新令牌（有效期 7 天）")
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="访问令牌过期时间（秒）", examples=[3600])
+
+
+class AuthOut(BaseModel):
+    user: UserOut
+    tokens: TokenPair
+
+
+class AccessTokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int = Field(description="过期时间（秒）", examples=[3600])

@@ -1,0 +1,74 @@
+"""JWT access and refresh tokens (DECISIONS.md §3)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import jwt
+
+from aimeeting.protocol import ErrorCode
+from aimeeting.server.errors import Unauthorized
+
+TokenType = Literal["access", "refresh"]
+ALGORITHM = "HS256"  # pinned: never taken from the token's header
+_REQUIRED = ["sub", "jti", "iat", "exp", "typ", "sid"]
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: str
+    session_id: str
+    token_id: str
+    token_type: TokenType
+    issued_at: float
+    expires_at: float
+
+
+class TokenService:
+    def __init__(self, secret: str, access_ttl: float, refresh_ttl: float) -> None:
+        self._secret = secret
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+
+    @staticmethod
+    def new_session_id() -> str:
+        return f"sess_{secrets.token_urlsafe(16)}"
+
+    def issue(self, user_id: str, session_id: str, token_type: TokenType) -> str:
+        now = time.time()
+        ttl = self.access_ttl if token_type == "access" else self.refresh_ttl
+        payload = {
+            "sub": user_id,
+            "sid": session_id,
+            "jti": secrets.token_urlsafe(16),
+            "typ": token_type,
+            "iat": int(now),
+            "exp": now + ttl,
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def decode(self, token: str, expected: TokenType) -> Claims:
+        """The token's claims; 40102 when expired, 40103 for anything else wrong with it."""
+        try:
+            payload = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], options={"require": _REQUIRED}
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized(ErrorCode.TOKEN_EXPIRED) from None
+        except jwt.PyJWTError:
+            raise Unauthorized(ErrorCode.TOKEN_INVALID) from None
+        if payload["typ"] != expected or not all(
+            isinstance(payload[key], str) for key in ("sub", "sid", "jti")
+        ):
+            raise Unauthorized(ErrorCode.TOKEN_INVALID)
+        return Claims(
+            user_id=payload["sub"],
+            session_id=payload["sid"],
+            token_id=payload["jti"],
+            token_type=payload["typ"],
+            issued_at=float(payload["iat"]),
+            expires_at=float(payload["exp"]),
+        )

@@ -1,0 +1,62 @@
+"""What ``aimeeting serve`` and ``aimeeting db upgrade`` do."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from aimeeting.server import logs
+from aimeeting.server.app import create_app
+from aimeeting.server.config import Settings
+from aimeeting.server.db import Database, migrate
+
+log = logging.getLogger(__name__)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Environment first, then whatever the command line says."""
+    overrides = {
+        key: value
+        for key in ("host", "port", "data_dir", "database_url")
+        if (value := getattr(args, key, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def serve(settings: Settings) -> int:
+    logs.configure(settings.log_level, settings.log_file)
+    app = create_app(settings)
+    log.info("starting", extra={"host": settings.host, "port": settings.port})
+    # uvicorn stops on SIGTERM/SIGINT: no new connections, in-flight requests finish.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # our middleware logs requests, without query strings
+        log_config=None,
+        proxy_headers=False,  # X-Forwarded-For is read only from trusted proxies, by us
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+async def _upgrade(settings: Settings) -> None:
+    database = Database(settings.resolved_database_url)
+    try:
+        await migrate.upgrade(database)
+    finally:
+        await database.dispose()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.command == "serve":
+        return serve(settings)
+    logs.configure(settings.log_level, settings.log_file)
+    asyncio.run(_upgrade(settings))
+    log.info("database is at the newest schema")
+    return 0

@@ -1,0 +1,139 @@
+"""The server's configuration: one typed settings object read from ``AIMEETING_*`` variables."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """``count`` events per ``period`` seconds, parsed from e.g. ``5/minute``."""
+
+    count: int
+    period: float
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*\.?\d*)\s*(second|minute|hour|day)?s?\s*", text)
+        if not match or (not match[2] and not match[3]):
+            raise ValueError(f"expected a rate like '5/minute' or '5/60', got {text!r}")
+        count = int(match[1])
+        period = float(match[2] or 1) * _PERIODS.get(match[3] or "second", 1)
+        if count < 1 or period <= 0:
+            raise ValueError(f"rate must be positive, got {text!r}")
+        return cls(count, period)
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """Lock an account for ``minutes`` after ``failures`` wrong passwords in a row."""
+
+    failures: int
+    minutes: float
+
+    @classmethod
+    def parse(cls, text: str) -> Lockout:
+        parts = re.split(r"[\s,/:]+", text.strip())
+        if len(parts) != 2:
+            raise ValueError(f"expected 'failures,minutes' like '5,15', got {text!r}")
+        failures, minutes = int(parts[0]), float(parts[1])
+        if failures < 1 or minutes <= 0:
+            raise ValueError(f"lockout must be positive, got {text!r}")
+        return cls(failures, minutes)
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIMEETING_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    jwt_secret: str | None = None
+
+    access_token_ttl: float = Field(3600, gt=0, description="seconds")
+    refresh_token_ttl: float = Field(7 * 86400, gt=0, description="seconds")
+    heartbeat_timeout: float = Field(60, gt=0, description="seconds")
+    reconnect_grace: float = Field(30, ge=0, description="seconds")
+    meeting_expiry: float = Field(86400, gt=0, description="seconds a waiting meeting lives")
+    max_participants: int = Field(4, ge=1)
+
+    login_rate_limit: Annotated[RateLimit, NoDecode] = RateLimit(5, 60)
+    login_lockout: Annotated[Lockout, NoDecode] = Lockout(5, 15)
+    trusted_proxies: Annotated[list[IPNetwork], NoDecode] = []
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    bcrypt_rounds: int = Field(12, ge=4, le=31)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    log_level: str = "info"
+    log_file: Path | None = None
+
+    @field_validator("login_rate_limit", mode="before")
+    @classmethod
+    def _parse_rate(cls, value: object) -> object:
+        return RateLimit.parse(value) if isinstance(value, str) else value
+
+    @field_validator("login_lockout", mode="before")
+    @classmethod
+    def _parse_lockout(cls, value: object) -> object:
+        return Lockout.parse(value) if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        items = _split_list(value)
+        if isinstance(items, list):
+            return [ipaddress.ip_network(str(item), strict=False) for item in items]
+        return items
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        return _split_list(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'aimeeting.db').resolve()}"
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, else one generated once and kept (owner-only) in the data dir."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            # Written aside, then linked into place: the link fails if another process won the
+            # race, and nobody ever reads a half-written file.
+            tmp = path.with_name(f".jwt_secret.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as file:
+                file.write(secrets.token_urlsafe(48))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text(encoding="ascii").strip()

@@ -1,0 +1,3 @@
+from aimeeting.server.db.engine import Database
+
+__all__ = ["Database"]

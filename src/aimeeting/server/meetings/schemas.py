@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from aimeeting.server.schemas import Timestamp
+from aimeeting.server.validation import RequestModel, clean_text
+
+MeetingStatus = Literal["waiting", "active", "ended"]
+ListType = Literal["my", "history"]
+
+
+class CreateMeetingIn(RequestModel):
+    title: str | None = Field(
+        None, description="会议主题（可选，最多 100 个字符）", examples=["每周例会"]
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return clean_text(value, field="title", min_length=1, max_length=100)
+
+
+class JoinMeetingIn(RequestModel):
+    """**Extension**: the initial media state of the seat taken (both default to false)."""
+
+    audio_muted: bool = Field(False, description="加入时是否静音（扩展）")
+    video_muted: bool = Field(False, description="加入时是否关闭摄像头（扩展）")
+
+
+class MeetingOut(BaseModel):
+    """The contract's ``Meeting``."""
+
+    id: str = Field(description="会议 ID", examples=["meeting_5f2c9a1be3d04c7a"])
+    meeting_number: str = Field(description="9 位会议号", examples=["123456789"])
+    title: str | None = Field(description="会议主题")
+    creator_id: str = Field(description="创建者 ID")
+    status: MeetingStatus = Field(description="waiting: 等待中 / active: 进行中 / ended: 已结束")
+    started_at: Timestamp | None = Field(description="开始时间")
+    ended_at: Timestamp | None = Field(description="结束时间")
+    created_at: Timestamp = Field(description="创建时间")
+
+
+class ParticipantOut(BaseModel):
+    """The contract's ``Participant``: a user holding a seat now."""
+
+    user_id: str
+    nickname: str
+    avatar: str | None = Field(json_schema_extra={"format": "uri"})
+    joined_at: Timestamp
+    audio_muted: bool
+    video_muted: bool
+
+
+class MeetingDetailOut(MeetingOut):
+    """The contract's ``MeetingDetail``."""
+
+    participants: list[ParticipantOut] = Field(description="参与者列表（当前占有席位的用户）")
+    participant_count: int = Field(description="参与人数")
+
+
+class Pagination(BaseModel):
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+
+
+class MeetingListOut(BaseModel):
+    meetings: list[MeetingOut]
+    pagination: Pagination

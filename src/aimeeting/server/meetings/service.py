@@ -1,0 +1,219 @@
+"""Meetings: create, list, join, read, end (contract §1, DECISIONS.md §4).
+
+Seat rules are enforced inside one write transaction that locks the meeting row
+(PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``), so concurrent joins take turns.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aimeeting.protocol import ErrorCode
+from aimeeting.server.db import Database
+from aimeeting.server.db.models import Meeting, Participant, User
+from aimeeting.server.errors import Forbidden, InvalidInput, NotFound
+from aimeeting.server.ids import is_well_formed, new_id, new_meeting_number, utcnow
+from aimeeting.server.meetings.schemas import (
+    CreateMeetingIn,
+    JoinMeetingIn,
+    ListType,
+    MeetingDetailOut,
+    MeetingListOut,
+    MeetingOut,
+    MeetingStatus,
+    Pagination,
+    ParticipantOut,
+)
+
+log = logging.getLogger(__name__)
+
+_NUMBER_ATTEMPTS = 20
+
+
+class MeetingService:
+    def __init__(self, db: Database, *, max_participants: int, expiry_seconds: float) -> None:
+        self.db = db
+        self.max_participants = max_participants
+        self.expiry = timedelta(seconds=expiry_seconds)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def status_of(self, meeting: Meeting, now: datetime) -> tuple[MeetingStatus, datetime | None]:
+        """The status as the API shows it: a waiting meeting past its expiry reads as ended."""
+        if meeting.status == "waiting" and now >= meeting.created_at + self.expiry:
+            return "ended", meeting.created_at + self.expiry
+        status: MeetingStatus = meeting.status  # type: ignore[assignment]
+        return status, meeting.ended_at
+
+    def _out(self, meeting: Meeting, now: datetime) -> MeetingOut:
+        status, ended_at = self.status_of(meeting, now)
+        return MeetingOut(
+            id=meeting.id,
+            meeting_number=meeting.meeting_number,
+            title=meeting.title,
+            creator_id=meeting.creator_id,
+            status=status,
+            started_at=meeting.started_at,
+            ended_at=ended_at,
+            created_at=meeting.created_at,
+        )
+
+    async def _detail(
+        self, session: AsyncSession, meeting: Meeting, now: datetime
+    ) -> MeetingDetailOut:
+        rows = await session.execute(
+            select(Participant, User.nickname, User.avatar)
+            .join(User, User.id == Participant.user_id)
+            .where(Participant.meeting_id == meeting.id, Participant.left_at.is_(None))
+            .order_by(Participant.joined_at, Participant.id)
+        )
+        participants = [
+            ParticipantOut(
+                user_id=seat.user_id,
+                nickname=nickname,
+                avatar=avatar,
+                joined_at=seat.joined_at,
+                audio_muted=seat.audio_muted,
+                video_muted=seat.video_muted,
+            )
+            for seat, nickname, avatar in rows.tuples()
+        ]
+        return MeetingDetailOut(
+            **self._out(meeting, now).model_dump(),
+            participants=participants,
+            participant_count=len(participants),
+        )
+
+    @staticmethod
+    async def _can_see(session: AsyncSession, meeting: Meeting, user_id: str) -> bool:
+        if meeting.creator_id == user_id:
+            return True
+        ever_joined = select(Participant.id).where(
+            Participant.meeting_id == meeting.id, Participant.user_id == user_id
+        )
+        return bool(await session.scalar(select(exists(ever_joined))))
+
+    async def _visible(
+        self, session: AsyncSession, meeting_id: str, user_id: str, *, lock: bool = False
+    ) -> Meeting:
+        """The meeting if ``user_id`` may see it; else 40402, so that existence isn't leaked."""
+        if not is_well_formed("meeting", meeting_id):
+            raise NotFound(ErrorCode.MEETING_NOT_FOUND)
+        meeting = await session.get(Meeting, meeting_id, with_for_update=lock)
+        if meeting is None or not await self._can_see(session, meeting, user_id):
+            raise NotFound(ErrorCode.MEETING_NOT_FOUND)
+        return meeting
+
+    async def get(self, meeting_id: str, user_id: str) -> MeetingDetailOut:
+        async with self.db.read() as session:
+            meeting = await self._visible(session, meeting_id, user_id)
+            return await self._detail(session, meeting, utcnow())
+
+    async def list_meetings(
+        self, user_id: str, kind: ListType, page: int, limit: int
+    ) -> MeetingListOut:
+        if kind == "my":
+            condition = Meeting.creator_id == user_id
+        else:
+            condition = exists(
+                select(Participant.id).where(
+                    Participant.meeting_id == Meeting.id, Participant.user_id == user_id
+                )
+            )
+        query = select(Meeting).where(condition)
+        async with self.db.read() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            meetings = await session.scalars(
+                query.order_by(Meeting.created_at.desc(), Meeting.id.desc())
+                .limit(limit)
+                .offset((page - 1) * limit)
+            )
+            now = utcnow()
+            items = [self._out(meeting, now) for meeting in meetings]
+        pagination = Pagination(
+            page=page, limit=limit, total=total, total_pages=math.ceil(total / limit)
+        )
+        return MeetingListOut(meetings=items, pagination=pagination)
+
+    # -- writing ------------------------------------------------------------------------
+
+    async def create(self, creator_id: str, data: CreateMeetingIn) -> MeetingOut:
+        for _ in range(_NUMBER_ATTEMPTS):
+            meeting = Meeting(
+                id=new_id("meeting"),
+                meeting_number=new_meeting_number(),
+                title=data.title,
+                creator_id=creator_id,
+                status="waiting",
+                created_at=utcnow(),
+            )
+            try:
+                async with self.db.write() as session:
+                    session.add(meeting)
+            except IntegrityError:  # the number was taken: numbers are unique for ever
+                log.warning("meeting number collision, retrying")
+                continue
+            log.info("meeting created", extra={"meeting_id": meeting.id, "user_id": creator_id})
+            return self._out(meeting, meeting.created_at)
+        raise RuntimeError("no free meeting number found")
+
+    async def join(self, number: str, user_id: str, data: JoinMeetingIn) -> MeetingDetailOut:
+        async with self.db.write() as session:
+            meeting = await session.scalar(
+                select(Meeting).where(Meeting.meeting_number == number).with_for_update()
+            )
+            now = utcnow()
+            if meeting is None:
+                raise NotFound(ErrorCode.MEETING_NOT_FOUND)
+            status, _ = self.status_of(meeting, now)
+            if status == "ended":
+                if meeting.status == "waiting":  # expired unused: as if it never was
+                    raise NotFound(ErrorCode.MEETING_NOT_FOUND)
+                raise InvalidInput(ErrorCode.MEETING_ENDED)
+            holders = list(
+                await session.scalars(
+                    select(Participant.user_id).where(
+                        Participant.meeting_id == meeting.id, Participant.left_at.is_(None)
+                    )
+                )
+            )
+            if user_id not in holders:
+                if len(holders) >= self.max_participants:
+                    raise InvalidInput(ErrorCode.MEETING_FULL)
+                session.add(
+                    Participant(
+                        id=new_id("part"),
+                        meeting_id=meeting.id,
+                        user_id=user_id,
+                        joined_at=now,
+                        audio_muted=data.audio_muted,
+                        video_muted=data.video_muted,
+                    )
+                )
+                if meeting.status == "waiting":
+                    meeting.status, meeting.started_at = "active", now
+                await session.flush()
+                log.info("seat taken", extra={"meeting_id": meeting.id, "user_id": user_id})
+            return await self._detail(session, meeting, now)
+
+    async def end(self, meeting_id: str, user_id: str) -> None:
+        async with self.db.write() as session:
+            meeting = await self._visible(session, meeting_id, user_id, lock=True)
+            if meeting.creator_id != user_id:
+                raise Forbidden()
+            now = utcnow()
+            if self.status_of(meeting, now)[0] == "ended":
+                return  # ending again is a no-op
+            meeting.status, meeting.ended_at = "ended", now
+            await session.execute(
+                update(Participant)
+                .where(Participant.meeting_id == meeting.id, Participant.left_at.is_(None))
+                .values(left_at=now)
+            )
+        log.info("meeting ended", extra={"meeting_id": meeting_id, "user_id": user_id})

@@ -1,0 +1,114 @@
+"""Request data → typed models, with the contract's error codes (DECISIONS.md §2).
+
+When several rules are broken, the first row of the table in §2 wins:
+missing/null (40003) → email (40001) → password (40002) → anything else (40004).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
+
+from aimeeting.protocol import ErrorCode
+from aimeeting.server.errors import InvalidInput
+
+PRECEDENCE = (
+    ErrorCode.MISSING_FIELD,
+    ErrorCode.INVALID_EMAIL,
+    ErrorCode.INVALID_PASSWORD,
+    ErrorCode.INVALID_PARAMETER,
+)
+
+# The HTML standard's "valid email address", with at least one dot in the domain.
+_EMAIL = re.compile(
+    r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+"
+)
+
+
+class RequestModel(BaseModel):
+    """A request body: strict types (no "1" for 1), unknown keys ignored for forward compatibility.
+
+    ``field_codes`` names the fields whose every error has a code of its own (email → 40001).
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+    field_codes: ClassVar[Mapping[str, ErrorCode]] = {}
+
+
+Model = TypeVar("Model", bound=RequestModel)
+
+
+def invalid(kind: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, message)
+
+
+def normalize_email(value: str) -> str:
+    email = value.strip().lower()
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise invalid("email", "not a valid email address")
+    return email
+
+
+def check_password(value: str) -> str:
+    if not 8 <= len(value) <= 32:
+        raise invalid("password", "must be 8-32 characters")
+    if not any(ch.isalpha() for ch in value) or not any(ch.isdecimal() for ch in value):
+        raise invalid("password", "must contain a letter and a digit")
+    return value
+
+
+def clean_text(value: str, *, field: str, min_length: int, max_length: int) -> str:
+    """Trimmed text of a bounded length, without control characters (NUL, escapes...)."""
+    text = value.strip()
+    if not min_length <= len(text) <= max_length:
+        raise invalid(field, f"must be {min_length}-{max_length} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+        raise invalid(field, "must not contain control characters")
+    return text
+
+
+def _code_of(error: Mapping[str, Any], field_codes: Mapping[str, ErrorCode]) -> ErrorCode:
+    if error["type"] == "missing" or ("input" in error and error["input"] is None):
+        return ErrorCode.MISSING_FIELD
+    field = str(error["loc"][0]) if error["loc"] else ""
+    return field_codes.get(field, ErrorCode.INVALID_PARAMETER)
+
+
+def to_invalid_input(
+    errors: Iterable[Mapping[str, Any]], field_codes: Mapping[str, ErrorCode] | None = None
+) -> InvalidInput:
+    """One 400 error for a list of Pydantic errors: the code that comes first in §2's table,
+    with ``details`` mapping each field that broke that rule to the reason."""
+    codes = field_codes or {}
+    found: dict[ErrorCode, dict[str, str]] = {}
+    for error in errors:
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        found.setdefault(_code_of(error, codes), {})[field] = error["msg"]
+    code = next(code for code in PRECEDENCE if code in found)
+    return InvalidInput(code, found[code])
+
+
+def parse_json_body(raw: bytes, model: type[Model], *, optional: bool = False) -> Model:
+    """Parse and validate a JSON object body; an empty optional body means all defaults."""
+    if not raw.strip():
+        if optional:
+            return model()
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "a JSON object is required"})
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "not valid JSON"}) from None
+    if not isinstance(data, dict):
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "must be a JSON object"})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise to_invalid_input(exc.errors(include_url=False), model.field_codes) from None

@@ -1,0 +1,90 @@
+"""The test servers: SQLite always, PostgreSQL too when AIMEETING_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.utils.server import ServerProcess
+
+PG_URL = os.environ.get("AIMEETING_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgres"]
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    parsed = make_url(url).set(drivername="postgresql")
+    connection = await asyncpg.connect(parsed.render_as_string(hide_password=False))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[Callable[[], str]]:
+    """Makes a fresh PostgreSQL database per call (dropped at the end), on the test server."""
+    if not PG_URL:
+        pytest.skip("AIMEETING_TEST_DATABASE_URL is not set: PostgreSQL tests not run")
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"aimeeting_test_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_admin(PG_URL, f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    for name in created:
+        asyncio.run(_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., ServerProcess]]:
+    """Start a dedicated server: ``start_server(backend, **env)``; stopped at the session's end."""
+    servers: list[ServerProcess] = []
+
+    def start(backend: str = "sqlite", **env: Any) -> ServerProcess:
+        settings = {f"AIMEETING_{key.upper()}": str(value) for key, value in env.items()}
+        if backend == "postgres":
+            settings["AIMEETING_DATABASE_URL"] = request.getfixturevalue("postgres_url")()
+        server = ServerProcess(tmp_path_factory.mktemp(f"server-{backend}"), settings).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, start_server: Callable[..., ServerProcess]) -> ServerProcess:
+    """The shared server of a backend, with the default configuration."""
+    return start_server(backend)
+
+
+@pytest.fixture(scope="session")
+def base_url(server: ServerProcess) -> str:
+    return server.url
+
+
+def contract_dir() -> Path:
+    configured = os.environ.get("AIMEETING_CONTRACT_SPEC")
+    if configured:
+        return Path(configured).parent
+    return Path(__file__).resolve().parents[2] / "shared" / "contract"

@@ -1,0 +1,97 @@
+"""The command line, the migrations, and what the package imports."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.utils.api import create_meeting, join, register
+from tests.utils.server import ServerProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_MODULES = ("fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "pydantic_settings")
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aimeeting", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def test_importing_the_package_loads_no_server_dependency() -> None:
+    code = (
+        "import sys, aimeeting, aimeeting.protocol;"
+        f"print(sorted(m for m in {SERVER_MODULES!r} if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    assert "serve" in result.stdout and "db" in result.stdout
+
+
+def _tables(db_path: Path) -> set[str]:
+    with sqlite3.connect(db_path) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+
+
+def test_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path: Path) -> None:
+    env = {"AIMEETING_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    for _ in range(2):
+        result = run("db", "upgrade", env=env)
+        assert result.returncode == 0, result.stderr
+    tables = _tables(tmp_path / "aimeeting.db")
+    assert {"users", "meetings", "participants", "messages", "alembic_version"} <= tables
+    with sqlite3.connect(tmp_path / "aimeeting.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_nodes_starting_together_on_one_postgres_database_migrate_once(
+    postgres_url: Callable[[], str], tmp_path: Path
+) -> None:
+    url = postgres_url()
+    nodes = [
+        ServerProcess(
+            tmp_path / f"node{i}", {"AIMEETING_DATABASE_URL": url, "AIMEETING_JWT_SECRET": "s" * 40}
+        )
+        for i in range(3)
+    ]
+    try:
+        for node in nodes:
+            node.launch()
+        for node in nodes:
+            node.wait_ready()
+        # One meeting seen from every node: they share the database and the secret.
+        alice = register(nodes[0].url)
+        meeting = create_meeting(alice)
+        bob = register(nodes[1].url)
+        bob.http = httpx.Client(base_url=f"{nodes[2].url}/v1", timeout=15)
+        assert join(bob, meeting["meeting_number"]).json()["data"]["participant_count"] == 1
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def test_readme_test_command_is_what_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    marker = "TEST_COMMAND="
+    line = next(line for line in ci.splitlines() if line.startswith(marker))
+    command = line.removeprefix(marker).strip().strip("'")
+    assert command in readme

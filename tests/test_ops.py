@@ -1,0 +1,97 @@
+"""Health, readiness, metrics, logs that never hold a token, English texts, graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable
+
+import httpx
+
+from tests.utils.api import PASSWORD, assert_error, client, register, unique_email
+from tests.utils.server import ServerProcess
+
+
+def test_health_and_readiness(base_url: str) -> None:
+    for path in ("/healthz", "/readyz"):
+        response = httpx.get(base_url + path, timeout=10)
+        assert response.status_code == 200
+        assert response.json()["code"] == 0
+
+
+def test_metrics_count_requests_by_route_template(base_url: str) -> None:
+    user = register(base_url)
+    user.get("/meetings/meeting_0123456789abcdef")
+    response = httpx.get(f"{base_url}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert "aimeeting_http_requests_total" in text
+    assert 'route="/v1/meetings/{meeting_id}",status="404"' in text
+    assert "meeting_0123456789abcdef" not in text  # templates, not raw paths
+    assert "aimeeting_http_request_duration_seconds_bucket" in text
+
+
+def test_english_texts_on_request_same_codes(base_url: str) -> None:
+    http = client(base_url, headers={"Accept-Language": "en-US,en;q=0.9,zh;q=0.5"})
+    body = assert_error(http.post("/auth/login", json={"email": "x", "password": "y"}), 40001)
+    assert body["message"] == "Invalid email address"
+    zh = client(base_url, headers={"Accept-Language": "zh-CN,en;q=0.5"})
+    body = assert_error(zh.post("/auth/login", json={"email": "x", "password": "y"}), 40001)
+    assert body["message"] == "邮箱格式不正确"
+    user = register(base_url)
+    response = user.http.get("/users/me", headers={**user.auth, "Accept-Language": "en"})
+    assert response.json()["message"] == "OK"
+
+
+def test_logs_are_json_lines_and_never_hold_a_token(
+    backend: str, start_server: Callable[..., ServerProcess]
+) -> None:
+    server = start_server(backend)
+    user = register(server.url)
+    user.get("/users/me")
+    # Tokens in a query string and in a bad request: neither may reach the log.
+    httpx.get(f"{server.url}/v1/users/me?access_token={user.access_token}", timeout=10)
+    user.http.post("/auth/refresh", json={"refresh_token": user.refresh_token[:-3]})
+    user.http.post("/auth/login", json={"email": user.email, "password": "Wrong1234"})
+    user.post("/auth/logout")
+    server.stop()
+    log = server.log_path.read_text()
+    for secret in (user.access_token, user.refresh_token, user.password, "Wrong1234"):
+        assert secret not in log
+    assert user.access_token.split(".")[2] not in log
+    entries = [json.loads(line) for line in log.splitlines() if line.strip()]
+    paths = {entry.get("path") for entry in entries if entry["logger"] == "aimeeting.access"}
+    assert {"/v1/users/me", "/v1/auth/refresh", "/v1/auth/logout"} <= paths
+    assert all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits(
+    backend: str, start_server: Callable[..., ServerProcess]
+) -> None:
+    # A slow bcrypt makes the registration still in flight when the signal arrives.
+    server = start_server(backend, bcrypt_rounds=14)
+    results: list[httpx.Response] = []
+    sent = threading.Event()
+
+    def slow_register() -> None:
+        http = client(server.url)
+        sent.set()
+        body = {"email": unique_email(), "password": PASSWORD, "nickname": "late one"}
+        results.append(http.post("/auth/register", json=body))
+
+    worker = threading.Thread(target=slow_register)
+    worker.start()
+    sent.wait(5)
+    assert server.process is not None
+    # Wait until the request is being served (the access log has no line for it yet).
+    threading.Event().wait(0.3)
+    exit_code = server.stop(signal.SIGTERM, timeout=20)
+    worker.join(20)
+    # uvicorn ends by re-raising the signal once the graceful shutdown is complete.
+    assert exit_code in (0, -signal.SIGTERM), server.logs()
+    assert results and results[0].status_code == 201, results
+    log = server.log_path.read_text()
+    assert '"message":"stopped"' in log
+    assert "Application shutdown complete" in log
