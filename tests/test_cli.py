@@ -65,7 +65,8 @@ def test_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path: Path) -> None
 def test_nodes_starting_together_on_one_postgres_database_migrate_once(
     postgres_url: Callable[[], str], tmp_path: Path
 ) -> None:
-    url = postgres_url()
+    # A plain postgresql:// URL, as operators write it: the server picks its async driver.
+    url = postgres_url().replace("postgresql+asyncpg://", "postgresql://")
     nodes = [
         ServerProcess(
             tmp_path / f"node{i}", {"AIMEETING_DATABASE_URL": url, "AIMEETING_JWT_SECRET": "s" * 40}

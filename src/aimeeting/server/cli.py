@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from aimeeting.server import logs
 from aimeeting.server.app import create_app
@@ -53,7 +55,13 @@ async def _upgrade(settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    try:
+        settings = settings_from(args)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            name = "AIMEETING_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"invalid configuration: {name}: {error['msg']}", file=sys.stderr)
+        return 2
     if args.command == "serve":
         return serve(settings)
     logs.configure(settings.log_level, settings.log_file)

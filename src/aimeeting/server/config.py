@@ -15,6 +15,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -113,9 +118,12 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'aimeeting.db').resolve()}"
+        """The database URL with our async driver filled in (``postgresql://`` works as given)."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'aimeeting.db').resolve()}"
+        scheme, sep, rest = self.database_url.partition("://")
+        driver = _ASYNC_DRIVERS.get(scheme, scheme)
+        return f"{driver}{sep}{rest}"
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, else one generated once and kept (owner-only) in the data dir."""
