@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import orjson
@@ -66,24 +66,33 @@ def check_password(value: str) -> str:
 
 
 def clean_text(value: str, *, field: str, min_length: int, max_length: int) -> str:
-    """Trimmed text of a bounded length, without control characters (NUL, escapes...)."""
+    """Trimmed text without control characters (NUL, escapes...), at least ``min_length``
+    long once trimmed (DECISIONS §2) and at most ``max_length`` as sent (the contract's maxLength).
+    """
     text = value.strip()
-    if not min_length <= len(text) <= max_length:
-        raise invalid(field, f"must be {min_length}-{max_length} characters")
+    if len(value) > max_length:
+        raise invalid(field, f"must be at most {max_length} characters")
+    if len(text) < min_length:
+        raise invalid(field, f"must be at least {min_length} characters, spaces trimmed")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
         raise invalid(field, "must not contain control characters")
     return text
 
 
-def _code_of(error: Mapping[str, Any], field_codes: Mapping[str, ErrorCode]) -> ErrorCode:
-    if error["type"] == "missing" or ("input" in error and error["input"] is None):
-        return ErrorCode.MISSING_FIELD
+def _code_of(
+    error: Mapping[str, Any], field_codes: Mapping[str, ErrorCode], required: Collection[str]
+) -> ErrorCode:
     field = str(error["loc"][0]) if error["loc"] else ""
+    # null stands for "absent" only where a value is required; elsewhere it's a wrong type.
+    if error["type"] == "missing" or (field in required and error.get("input", 0) is None):
+        return ErrorCode.MISSING_FIELD
     return field_codes.get(field, ErrorCode.INVALID_PARAMETER)
 
 
 def to_invalid_input(
-    errors: Iterable[Mapping[str, Any]], field_codes: Mapping[str, ErrorCode] | None = None
+    errors: Iterable[Mapping[str, Any]],
+    field_codes: Mapping[str, ErrorCode] | None = None,
+    required: Collection[str] = (),
 ) -> InvalidInput:
     """One 400 error for a list of Pydantic errors: the code that comes first in §2's table,
     with ``details`` mapping each field that broke that rule to the reason."""
@@ -91,7 +100,7 @@ def to_invalid_input(
     found: dict[ErrorCode, dict[str, str]] = {}
     for error in errors:
         field = ".".join(str(part) for part in error["loc"]) or "body"
-        found.setdefault(_code_of(error, codes), {})[field] = error["msg"]
+        found.setdefault(_code_of(error, codes, required), {})[field] = error["msg"]
     code = next(code for code in PRECEDENCE if code in found)
     return InvalidInput(code, found[code])
 
@@ -111,4 +120,5 @@ def parse_json_body(raw: bytes, model: type[Model], *, optional: bool = False) -
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise to_invalid_input(exc.errors(include_url=False), model.field_codes) from None
+        required = [name for name, field in model.model_fields.items() if field.is_required()]
+        raise to_invalid_input(exc.errors(include_url=False), model.field_codes, required) from None

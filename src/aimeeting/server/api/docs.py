@@ -1,8 +1,14 @@
-"""OpenAPI helpers: request bodies and error responses described the contract's way."""
+"""OpenAPI helpers: request bodies, and error responses described the contract's way.
+
+The contract documents errors as shared responses (``BadRequest``, ``Unauthorized``, …) with
+named examples; ours are the same components, with our extension codes added as examples
+marked ``x-extension: true``. An operation refers to the shared response for each status the
+contract lists for it; a status the contract doesn't list there is inlined and marked.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+import copy
 from typing import Any
 
 from pydantic import BaseModel
@@ -10,55 +16,131 @@ from pydantic import BaseModel
 from aimeeting.protocol import ErrorCode
 from aimeeting.server.api.envelope import ErrorBody
 
-_STATUS_TEXT = {
-    400: "请求参数错误",
-    401: "未认证或认证失败",
-    403: "无权限",
-    404: "资源不存在",
-    409: "资源冲突",
-    413: "请求体过大（扩展）",
-    429: "请求过于频繁",
-    500: "服务器内部错误",
+E = ErrorCode
+
+# status → (component name, description, {example name: code}); names are the contract's.
+_CONTRACT: dict[int, tuple[str, str, dict[str, ErrorCode]]] = {
+    400: (
+        "BadRequest",
+        "请求参数错误",
+        {
+            "invalid_email": E.INVALID_EMAIL,
+            "invalid_password": E.INVALID_PASSWORD,
+            "missing_field": E.MISSING_FIELD,
+        },
+    ),
+    401: (
+        "Unauthorized",
+        "未认证或认证失败",
+        {
+            "wrong_credentials": E.WRONG_CREDENTIALS,
+            "token_expired": E.TOKEN_EXPIRED,
+            "token_invalid": E.TOKEN_INVALID,
+        },
+    ),
+    403: ("Forbidden", "无权限", {"no_permission": E.FORBIDDEN}),
+    404: (
+        "NotFound",
+        "资源不存在",
+        {"user_not_found": E.USER_NOT_FOUND, "meeting_not_found": E.MEETING_NOT_FOUND},
+    ),
+    409: ("Conflict", "资源冲突", {"email_exists": E.EMAIL_TAKEN}),
+    429: ("TooManyRequests", "请求过于频繁", {"too_many_requests": E.TOO_MANY_REQUESTS}),
+    500: ("InternalServerError", "服务器内部错误", {"internal_error": E.INTERNAL_ERROR}),
 }
-
-EXTENSION_CODES = {
-    ErrorCode.INVALID_PARAMETER,
-    ErrorCode.MEETING_ENDED,
-    ErrorCode.MEETING_FULL,
-    ErrorCode.PAYLOAD_TOO_LARGE,
-    ErrorCode.ACCOUNT_LOCKED,
+_EXTENSIONS: dict[int, tuple[str, str, dict[str, ErrorCode]]] = {
+    400: (
+        "BadRequest",
+        "",
+        {
+            "invalid_parameter": E.INVALID_PARAMETER,
+            "meeting_ended": E.MEETING_ENDED,
+            "meeting_full": E.MEETING_FULL,
+        },
+    ),
+    413: ("PayloadTooLarge", "请求体过大（扩展）", {"payload_too_large": E.PAYLOAD_TOO_LARGE}),
+    429: ("TooManyRequests", "", {"account_locked": E.ACCOUNT_LOCKED}),
 }
+ERROR_SCHEMA_REF = "#/components/schemas/Error"
 
 
-def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
-    """``openapi_extra`` documenting a JSON body that the handler parses itself."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("title", None)
-    return {
-        "requestBody": {
-            "required": required,
+def _example(code: ErrorCode, extension: bool) -> dict[str, Any]:
+    example: dict[str, Any] = {
+        "summary": f"{int(code)} {code.message()}",
+        "value": {"code": int(code), "message": code.message()},
+    }
+    if extension:
+        example["x-extension"] = True
+    return example
+
+
+def error_components() -> dict[str, dict[str, Any]]:
+    """``components/responses``: the contract's shared error responses plus our extensions."""
+    components: dict[str, dict[str, Any]] = {}
+    for table, extension in ((_CONTRACT, False), (_EXTENSIONS, True)):
+        for name, description, codes in table.values():
+            response = components.setdefault(
+                name,
+                {
+                    "description": description,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": ERROR_SCHEMA_REF},
+                            "examples": {},
+                        }
+                    },
+                },
+            )
+            if name == "PayloadTooLarge":
+                response["x-extension"] = True
+            examples = response["content"]["application/json"]["examples"]
+            examples |= {key: _example(code, extension) for key, code in codes.items()}
+    return components
+
+
+def _component_name(status: int) -> str:
+    return (_CONTRACT.get(status) or _EXTENSIONS[status])[0]
+
+
+def operation(
+    *,
+    contract: tuple[int, ...],
+    extension: tuple[int, ...] = (),
+    body: type[BaseModel] | None = None,
+    body_required: bool = True,
+) -> dict[str, Any]:
+    """``openapi_extra`` for an operation: its error responses and the JSON body it parses.
+
+    ``contract`` are the error statuses the contract lists for the operation (500 is added),
+    ``extension`` the ones we add.
+    """
+    responses: dict[str, Any] = {}
+    for status in (*contract, 500):
+        responses[str(status)] = {"$ref": f"#/components/responses/{_component_name(status)}"}
+    extra: dict[str, Any] = {"responses": responses}
+    for status in extension:
+        # Inlined, since nothing may stand beside a $ref: marked as ours.
+        inline = copy.deepcopy(error_components()[_component_name(status)])
+        inline["x-extension"] = True
+        responses[str(status)] = inline
+    if body is not None:
+        schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema.pop("title", None)
+        extra["requestBody"] = {
+            "required": body_required,
             "content": {"application/json": {"schema": schema}},
         }
-    }
+    return extra
 
 
-def errors(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
-    """The ``responses`` entries for these error codes (plus 500), grouped by HTTP status."""
-    by_status: dict[int, list[ErrorCode]] = defaultdict(list)
-    for code in (*codes, ErrorCode.INTERNAL_ERROR):
-        by_status[code.http_status].append(code)
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status, members in sorted(by_status.items()):
-        examples = {
-            code.name.lower(): {
-                "summary": f"{int(code)}{' (extension)' if code in EXTENSION_CODES else ''}",
-                "value": {"code": int(code), "message": code.message()},
-            }
-            for code in members
-        }
-        responses[status] = {
-            "model": ErrorBody,
-            "description": _STATUS_TEXT.get(status, "错误"),
-            "content": {"application/json": {"examples": examples}},
-        }
-    return responses
+def finish(schema: dict[str, Any]) -> None:
+    """Add the shared components, and drop FastAPI's 422 (never answered: DECISIONS §1)."""
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Error"] = ErrorBody.model_json_schema()
+    components["schemas"]["Error"]["title"] = "Error"
+    components["responses"] = error_components()
+    for name in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(name, None)
+    for operations in schema["paths"].values():
+        for op in operations.values():
+            op.get("responses", {}).pop("422", None)

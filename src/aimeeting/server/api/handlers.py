@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,7 +43,37 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     code = _HTTP_CODES.get(exc.status_code)
     if code is None:
         code = ErrorCode.INTERNAL_ERROR if exc.status_code >= 500 else ErrorCode.INVALID_PARAMETER
-    return error_response(language(request), code, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The router names only the first route on the path; a path may serve several methods.
+        headers["Allow"] = ", ".join(_allowed_methods(request.app, request.url.path))
+    return error_response(language(request), code, headers=headers)
+
+
+def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path as a regex, with its methods; built once, kept on app.state."""
+    known: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "path_methods", None
+    )
+    if known is not None:
+        return known
+    patterns = []
+    for path, operations in app.openapi()["paths"].items():
+        regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
+        methods = {method.upper() for method in operations}
+        if "GET" in methods:
+            methods.add("HEAD")
+        patterns.append((re.compile(regex), frozenset(methods)))
+    app.state.path_methods = patterns
+    return patterns
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    allowed: set[str] = set()
+    for pattern, methods in _path_patterns(app):
+        if pattern.fullmatch(path):
+            allowed |= methods
+    return sorted(allowed)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -12,16 +12,13 @@ ListType = Literal["my", "history"]
 
 
 class CreateMeetingIn(RequestModel):
-    title: str | None = Field(
-        None, description="会议主题（可选，最多 100 个字符）", examples=["每周例会"]
-    )
+    # A string when given (null is a wrong type, 40004); empty or blank means no title.
+    title: str = Field("", description="会议主题（可选，最多 100 个字符）", examples=["每周例会"])
 
     @field_validator("title")
     @classmethod
-    def _title(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        return clean_text(value, field="title", min_length=1, max_length=100)
+    def _title(cls, value: str) -> str:
+        return clean_text(value, field="title", min_length=0, max_length=100)
 
 
 class JoinMeetingIn(RequestModel):

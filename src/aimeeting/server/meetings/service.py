@@ -148,7 +148,7 @@ class MeetingService:
             meeting = Meeting(
                 id=new_id("meeting"),
                 meeting_number=new_meeting_number(),
-                title=data.title,
+                title=data.title or None,
                 creator_id=creator_id,
                 status="waiting",
                 created_at=utcnow(),

@@ -3,9 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from aimeeting.protocol import ErrorCode as E
 from aimeeting.server.api.deps import AuthDep, ClientIP, CurrentUser, Lang, RawBody
-from aimeeting.server.api.docs import errors, json_body
+from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import EmptyEnvelope, Envelope, success
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.auth.schemas import AccessTokenOut, AuthOut, LoginIn, RefreshIn, RegisterIn
@@ -24,15 +23,7 @@ def check_login_rate(auth: AuthDep, ip: ClientIP) -> None:
     summary="用户注册",
     status_code=201,
     response_model=Envelope[AuthOut],
-    openapi_extra=json_body(RegisterIn),
-    responses=errors(
-        E.INVALID_EMAIL,
-        E.INVALID_PASSWORD,
-        E.MISSING_FIELD,
-        E.INVALID_PARAMETER,
-        E.EMAIL_TAKEN,
-        E.PAYLOAD_TOO_LARGE,
-    ),
+    openapi_extra=operation(contract=(400, 409), extension=(413,), body=RegisterIn),
 )
 async def register(auth: AuthDep, body: RawBody, lang: Lang) -> Response:
     """Register with email, password (8-32 characters, a letter and a digit) and nickname."""
@@ -47,16 +38,7 @@ async def register(auth: AuthDep, body: RawBody, lang: Lang) -> Response:
     response_model=Envelope[AuthOut],
     # Runs before the body is read: every login request counts against its IP.
     dependencies=[Depends(check_login_rate)],
-    openapi_extra=json_body(LoginIn),
-    responses=errors(
-        E.INVALID_EMAIL,
-        E.MISSING_FIELD,
-        E.INVALID_PARAMETER,
-        E.WRONG_CREDENTIALS,
-        E.PAYLOAD_TOO_LARGE,
-        E.TOO_MANY_REQUESTS,
-        E.ACCOUNT_LOCKED,
-    ),
+    openapi_extra=operation(contract=(400, 401, 429), extension=(413,), body=LoginIn),
 )
 async def login(auth: AuthDep, body: RawBody, lang: Lang) -> Response:
     """Log in with email and password.
@@ -73,10 +55,7 @@ async def login(auth: AuthDep, body: RawBody, lang: Lang) -> Response:
     operation_id="refreshToken",
     summary="刷新 Token",
     response_model=Envelope[AccessTokenOut],
-    openapi_extra=json_body(RefreshIn),
-    responses=errors(
-        E.MISSING_FIELD, E.INVALID_PARAMETER, E.TOKEN_EXPIRED, E.TOKEN_INVALID, E.PAYLOAD_TOO_LARGE
-    ),
+    openapi_extra=operation(contract=(401,), extension=(400, 413), body=RefreshIn),
 )
 async def refresh(auth: AuthDep, body: RawBody, lang: Lang) -> Response:
     """A new access token for the refresh token's session."""
@@ -89,7 +68,7 @@ async def refresh(auth: AuthDep, body: RawBody, lang: Lang) -> Response:
     operation_id="logoutUser",
     summary="用户登出",
     response_model=EmptyEnvelope,
-    responses=errors(E.TOKEN_EXPIRED, E.TOKEN_INVALID),
+    openapi_extra=operation(contract=(401,)),
 )
 async def logout(auth: AuthDep, claims: CurrentUser, lang: Lang) -> Response:
     """End the session: its access and refresh tokens stop working at once."""

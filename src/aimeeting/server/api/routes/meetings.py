@@ -5,9 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from aimeeting.protocol import ErrorCode as E
 from aimeeting.server.api.deps import CurrentUser, Lang, MeetingsDep, RawBody
-from aimeeting.server.api.docs import errors, json_body
+from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import EmptyEnvelope, Envelope, success
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.meetings.schemas import (
@@ -26,7 +25,6 @@ MeetingId = Annotated[str, Path(description="会议 ID")]
 MeetingNumber = Annotated[
     str, Path(description="9 位会议号", pattern=r"^[0-9]{9}$", examples=["123456789"])
 ]
-_AUTH = (E.TOKEN_EXPIRED, E.TOKEN_INVALID)
 
 
 @router.post(
@@ -35,8 +33,9 @@ _AUTH = (E.TOKEN_EXPIRED, E.TOKEN_INVALID)
     summary="创建会议",
     status_code=201,
     response_model=Envelope[MeetingOut],
-    openapi_extra=json_body(CreateMeetingIn, required=False),
-    responses=errors(E.MISSING_FIELD, E.INVALID_PARAMETER, *_AUTH, E.PAYLOAD_TOO_LARGE),
+    openapi_extra=operation(
+        contract=(401,), extension=(400, 413), body=CreateMeetingIn, body_required=False
+    ),
 )
 async def create_meeting(
     meetings: MeetingsDep, claims: CurrentUser, body: RawBody, lang: Lang
@@ -51,7 +50,7 @@ async def create_meeting(
     operation_id="getMeetings",
     summary="获取会议列表",
     response_model=Envelope[MeetingListOut],
-    responses=errors(E.INVALID_PARAMETER, *_AUTH),
+    openapi_extra=operation(contract=(401,), extension=(400,)),
 )
 async def list_meetings(
     meetings: MeetingsDep,
@@ -73,15 +72,8 @@ async def list_meetings(
     operation_id="joinMeeting",
     summary="加入会议",
     response_model=Envelope[MeetingDetailOut],
-    openapi_extra=json_body(JoinMeetingIn, required=False),
-    responses=errors(
-        E.MISSING_FIELD,
-        E.INVALID_PARAMETER,
-        E.MEETING_ENDED,
-        E.MEETING_FULL,
-        *_AUTH,
-        E.MEETING_NOT_FOUND,
-        E.PAYLOAD_TOO_LARGE,
+    openapi_extra=operation(
+        contract=(400, 401, 404), extension=(413,), body=JoinMeetingIn, body_required=False
     ),
 )
 async def join_meeting(
@@ -106,7 +98,7 @@ async def join_meeting(
     operation_id="getMeetingDetail",
     summary="获取会议详情",
     response_model=Envelope[MeetingDetailOut],
-    responses=errors(*_AUTH, E.MEETING_NOT_FOUND),
+    openapi_extra=operation(contract=(401, 404)),
 )
 async def get_meeting(
     meetings: MeetingsDep, claims: CurrentUser, meeting_id: MeetingId, lang: Lang
@@ -120,7 +112,7 @@ async def get_meeting(
     operation_id="endMeeting",
     summary="结束会议",
     response_model=EmptyEnvelope,
-    responses=errors(*_AUTH, E.FORBIDDEN, E.MEETING_NOT_FOUND),
+    openapi_extra=operation(contract=(401, 403, 404)),
 )
 async def end_meeting(
     meetings: MeetingsDep, claims: CurrentUser, meeting_id: MeetingId, lang: Lang
