@@ -790,3 +790,20 @@ def test_schemathesis(
         + "\n".join(unique[:40])
         + f"\n\n--- schemathesis output ---\n{output[-20000:]}"
     )
+
+
+def test_served_document_names_the_contract_schemas(served: dict[str, Any]) -> None:
+    """The contract's component schemas and shared responses exist under the same names."""
+    ours = served["components"]
+    for section in ("schemas", "responses"):
+        missing = set(SPEC["components"][section]) - set(ours.get(section, {}))
+        assert not missing, f"components/{section} missing from /v1/openapi.json: {missing}"
+    for name, schema in SPEC["components"]["schemas"].items():
+        props = set(schema.get("properties", {}))
+        for part in schema.get("allOf", []):
+            props |= set(part.get("properties", {}))
+        served_schema = ours["schemas"][name]
+        served_props = set(served_schema.get("properties", {}))
+        for part in served_schema.get("allOf", []):
+            served_props |= set(part.get("properties", {}))
+        assert props <= served_props, f"{name}: {props - served_props} not described"

@@ -5,7 +5,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from aimeeting.protocol import ErrorCode
-from aimeeting.server.users.schemas import UserOut
+from aimeeting.server.users.schemas import User
 from aimeeting.server.validation import (
     RequestModel,
     check_password,
@@ -56,7 +56,7 @@ class TokenPair(BaseModel):
 
 
 class AuthOut(BaseModel):
-    user: UserOut
+    user: User
     tokens: TokenPair
 
 

@@ -14,11 +14,10 @@ from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.auth.schemas import AccessTokenOut, AuthOut, LoginIn, RegisterIn, TokenPair
 from aimeeting.server.auth.throttle import AccountLockout, SlidingWindowLimiter
 from aimeeting.server.auth.tokens import Claims, TokenService, TokenType
-from aimeeting.server.db import Database
-from aimeeting.server.db.models import User
+from aimeeting.server.db import Database, models
 from aimeeting.server.errors import Conflict, Unauthorized
 from aimeeting.server.ids import new_id, utcnow
-from aimeeting.server.users.schemas import UserOut
+from aimeeting.server.users.schemas import User
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ class AuthService:
 
     async def register(self, data: RegisterIn) -> AuthOut:
         now = utcnow()
-        user = User(
+        user = models.User(
             id=new_id("user"),
             email=data.email,
             password_hash=await self.hasher.hash(data.password),
@@ -53,7 +52,9 @@ class AuthService:
         )
         try:
             async with self.db.write() as session:
-                taken = await session.scalar(select(User.id).where(User.email == data.email))
+                taken = await session.scalar(
+                    select(models.User.id).where(models.User.email == data.email)
+                )
                 if taken is not None:
                     raise Conflict(ErrorCode.EMAIL_TAKEN)
                 session.add(user)
@@ -70,7 +71,7 @@ class AuthService:
         now = utcnow()
         await self.lockout.check(data.email, now)
         async with self.db.read() as session:
-            user = await session.scalar(select(User).where(User.email == data.email))
+            user = await session.scalar(select(models.User).where(models.User.email == data.email))
         # Unknown emails are verified against a dummy hash: same answer, same time.
         if not await self.hasher.verify(data.password, user.password_hash if user else None):
             await self.lockout.record_failure(data.email, now)
@@ -80,14 +81,14 @@ class AuthService:
         log.info("user logged in", extra={"user_id": user.id})
         return self._sign_in(user)
 
-    def _sign_in(self, user: User) -> AuthOut:
+    def _sign_in(self, user: models.User) -> AuthOut:
         session_id = self.tokens.new_session_id()
         tokens = TokenPair(
             access_token=self.tokens.issue(user.id, session_id, "access"),
             refresh_token=self.tokens.issue(user.id, session_id, "refresh"),
             expires_in=int(self.tokens.access_ttl),
         )
-        return AuthOut(user=UserOut.of(user), tokens=tokens)
+        return AuthOut(user=User.of(user), tokens=tokens)
 
     def authenticate(self, token: str, expected: TokenType = "access") -> Claims:
         claims = self.tokens.decode(token, expected)
@@ -98,7 +99,9 @@ class AuthService:
     async def refresh(self, refresh_token: str) -> AccessTokenOut:
         claims = self.authenticate(refresh_token, "refresh")
         async with self.db.read() as session:
-            exists = await session.scalar(select(User.id).where(User.id == claims.user_id))
+            exists = await session.scalar(
+                select(models.User.id).where(models.User.id == claims.user_id)
+            )
         if exists is None:
             raise Unauthorized(ErrorCode.TOKEN_INVALID)
         return AccessTokenOut(

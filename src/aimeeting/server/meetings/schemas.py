@@ -28,7 +28,7 @@ class JoinMeetingIn(RequestModel):
     video_muted: bool = Field(False, description="加入时是否关闭摄像头（扩展）")
 
 
-class MeetingOut(BaseModel):
+class Meeting(BaseModel):
     """The contract's ``Meeting``."""
 
     id: str = Field(description="会议 ID", examples=["meeting_5f2c9a1be3d04c7a"])
@@ -41,7 +41,7 @@ class MeetingOut(BaseModel):
     created_at: Timestamp = Field(description="创建时间")
 
 
-class ParticipantOut(BaseModel):
+class Participant(BaseModel):
     """The contract's ``Participant``: a user holding a seat now."""
 
     user_id: str
@@ -52,10 +52,10 @@ class ParticipantOut(BaseModel):
     video_muted: bool
 
 
-class MeetingDetailOut(MeetingOut):
+class MeetingDetail(Meeting):
     """The contract's ``MeetingDetail``."""
 
-    participants: list[ParticipantOut] = Field(description="参与者列表（当前占有席位的用户）")
+    participants: list[Participant] = Field(description="参与者列表（当前占有席位的用户）")
     participant_count: int = Field(description="参与人数")
 
 
@@ -67,5 +67,5 @@ class Pagination(BaseModel):
 
 
 class MeetingListOut(BaseModel):
-    meetings: list[MeetingOut]
+    meetings: list[Meeting]
     pagination: Pagination

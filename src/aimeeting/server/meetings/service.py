@@ -15,20 +15,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aimeeting.protocol import ErrorCode
-from aimeeting.server.db import Database
-from aimeeting.server.db.models import Meeting, Participant, User
+from aimeeting.server.db import Database, models
 from aimeeting.server.errors import Forbidden, InvalidInput, NotFound
 from aimeeting.server.ids import is_well_formed, new_id, new_meeting_number, utcnow
 from aimeeting.server.meetings.schemas import (
     CreateMeetingIn,
     JoinMeetingIn,
     ListType,
-    MeetingDetailOut,
+    Meeting,
+    MeetingDetail,
     MeetingListOut,
-    MeetingOut,
     MeetingStatus,
     Pagination,
-    ParticipantOut,
+    Participant,
 )
 
 log = logging.getLogger(__name__)
@@ -44,16 +43,18 @@ class MeetingService:
 
     # -- reading ------------------------------------------------------------------------
 
-    def status_of(self, meeting: Meeting, now: datetime) -> tuple[MeetingStatus, datetime | None]:
+    def status_of(
+        self, meeting: models.Meeting, now: datetime
+    ) -> tuple[MeetingStatus, datetime | None]:
         """The status as the API shows it: a waiting meeting past its expiry reads as ended."""
         if meeting.status == "waiting" and now >= meeting.created_at + self.expiry:
             return "ended", meeting.created_at + self.expiry
         status: MeetingStatus = meeting.status  # type: ignore[assignment]
         return status, meeting.ended_at
 
-    def _out(self, meeting: Meeting, now: datetime) -> MeetingOut:
+    def _out(self, meeting: models.Meeting, now: datetime) -> Meeting:
         status, ended_at = self.status_of(meeting, now)
-        return MeetingOut(
+        return Meeting(
             id=meeting.id,
             meeting_number=meeting.meeting_number,
             title=meeting.title,
@@ -65,16 +66,18 @@ class MeetingService:
         )
 
     async def _detail(
-        self, session: AsyncSession, meeting: Meeting, now: datetime
-    ) -> MeetingDetailOut:
+        self, session: AsyncSession, meeting: models.Meeting, now: datetime
+    ) -> MeetingDetail:
         rows = await session.execute(
-            select(Participant, User.nickname, User.avatar)
-            .join(User, User.id == Participant.user_id)
-            .where(Participant.meeting_id == meeting.id, Participant.left_at.is_(None))
-            .order_by(Participant.joined_at, Participant.id)
+            select(models.Participant, models.User.nickname, models.User.avatar)
+            .join(models.User, models.User.id == models.Participant.user_id)
+            .where(
+                models.Participant.meeting_id == meeting.id, models.Participant.left_at.is_(None)
+            )
+            .order_by(models.Participant.joined_at, models.Participant.id)
         )
         participants = [
-            ParticipantOut(
+            Participant(
                 user_id=seat.user_id,
                 nickname=nickname,
                 avatar=avatar,
@@ -84,33 +87,33 @@ class MeetingService:
             )
             for seat, nickname, avatar in rows.tuples()
         ]
-        return MeetingDetailOut(
+        return MeetingDetail(
             **self._out(meeting, now).model_dump(),
             participants=participants,
             participant_count=len(participants),
         )
 
     @staticmethod
-    async def _can_see(session: AsyncSession, meeting: Meeting, user_id: str) -> bool:
+    async def _can_see(session: AsyncSession, meeting: models.Meeting, user_id: str) -> bool:
         if meeting.creator_id == user_id:
             return True
-        ever_joined = select(Participant.id).where(
-            Participant.meeting_id == meeting.id, Participant.user_id == user_id
+        ever_joined = select(models.Participant.id).where(
+            models.Participant.meeting_id == meeting.id, models.Participant.user_id == user_id
         )
         return bool(await session.scalar(select(exists(ever_joined))))
 
     async def _visible(
         self, session: AsyncSession, meeting_id: str, user_id: str, *, lock: bool = False
-    ) -> Meeting:
+    ) -> models.Meeting:
         """The meeting if ``user_id`` may see it; else 40402, so that existence isn't leaked."""
         if not is_well_formed("meeting", meeting_id):
             raise NotFound(ErrorCode.MEETING_NOT_FOUND)
-        meeting = await session.get(Meeting, meeting_id, with_for_update=lock)
+        meeting = await session.get(models.Meeting, meeting_id, with_for_update=lock)
         if meeting is None or not await self._can_see(session, meeting, user_id):
             raise NotFound(ErrorCode.MEETING_NOT_FOUND)
         return meeting
 
-    async def get(self, meeting_id: str, user_id: str) -> MeetingDetailOut:
+    async def get(self, meeting_id: str, user_id: str) -> MeetingDetail:
         async with self.db.read() as session:
             meeting = await self._visible(session, meeting_id, user_id)
             return await self._detail(session, meeting, utcnow())
@@ -119,18 +122,19 @@ class MeetingService:
         self, user_id: str, kind: ListType, page: int, limit: int
     ) -> MeetingListOut:
         if kind == "my":
-            condition = Meeting.creator_id == user_id
+            condition = models.Meeting.creator_id == user_id
         else:
             condition = exists(
-                select(Participant.id).where(
-                    Participant.meeting_id == Meeting.id, Participant.user_id == user_id
+                select(models.Participant.id).where(
+                    models.Participant.meeting_id == models.Meeting.id,
+                    models.Participant.user_id == user_id,
                 )
             )
-        query = select(Meeting).where(condition)
+        query = select(models.Meeting).where(condition)
         async with self.db.read() as session:
             total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
             meetings = await session.scalars(
-                query.order_by(Meeting.created_at.desc(), Meeting.id.desc())
+                query.order_by(models.Meeting.created_at.desc(), models.Meeting.id.desc())
                 .limit(limit)
                 .offset((page - 1) * limit)
             )
@@ -143,9 +147,9 @@ class MeetingService:
 
     # -- writing ------------------------------------------------------------------------
 
-    async def create(self, creator_id: str, data: CreateMeetingIn) -> MeetingOut:
+    async def create(self, creator_id: str, data: CreateMeetingIn) -> Meeting:
         for _ in range(_NUMBER_ATTEMPTS):
-            meeting = Meeting(
+            meeting = models.Meeting(
                 id=new_id("meeting"),
                 meeting_number=new_meeting_number(),
                 title=data.title or None,
@@ -163,10 +167,12 @@ class MeetingService:
             return self._out(meeting, meeting.created_at)
         raise RuntimeError("no free meeting number found")
 
-    async def join(self, number: str, user_id: str, data: JoinMeetingIn) -> MeetingDetailOut:
+    async def join(self, number: str, user_id: str, data: JoinMeetingIn) -> MeetingDetail:
         async with self.db.write() as session:
             meeting = await session.scalar(
-                select(Meeting).where(Meeting.meeting_number == number).with_for_update()
+                select(models.Meeting)
+                .where(models.Meeting.meeting_number == number)
+                .with_for_update()
             )
             now = utcnow()
             if meeting is None:
@@ -178,8 +184,9 @@ class MeetingService:
                 raise InvalidInput(ErrorCode.MEETING_ENDED)
             holders = list(
                 await session.scalars(
-                    select(Participant.user_id).where(
-                        Participant.meeting_id == meeting.id, Participant.left_at.is_(None)
+                    select(models.Participant.user_id).where(
+                        models.Participant.meeting_id == meeting.id,
+                        models.Participant.left_at.is_(None),
                     )
                 )
             )
@@ -187,7 +194,7 @@ class MeetingService:
                 if len(holders) >= self.max_participants:
                     raise InvalidInput(ErrorCode.MEETING_FULL)
                 session.add(
-                    Participant(
+                    models.Participant(
                         id=new_id("part"),
                         meeting_id=meeting.id,
                         user_id=user_id,
@@ -212,8 +219,11 @@ class MeetingService:
                 return  # ending again is a no-op
             meeting.status, meeting.ended_at = "ended", now
             await session.execute(
-                update(Participant)
-                .where(Participant.meeting_id == meeting.id, Participant.left_at.is_(None))
+                update(models.Participant)
+                .where(
+                    models.Participant.meeting_id == meeting.id,
+                    models.Participant.left_at.is_(None),
+                )
                 .values(left_at=now)
             )
         log.info("meeting ended", extra={"meeting_id": meeting_id, "user_id": user_id})

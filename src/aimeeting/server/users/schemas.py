@@ -6,7 +6,7 @@ from aimeeting.server.db import models
 from aimeeting.server.schemas import Timestamp
 
 
-class UserOut(BaseModel):
+class User(BaseModel):
     """The contract's ``User``."""
 
     model_config = ConfigDict(
@@ -30,7 +30,7 @@ class UserOut(BaseModel):
     updated_at: Timestamp = Field(description="更新时间")
 
     @classmethod
-    def of(cls, user: models.User) -> UserOut:
+    def of(cls, user: models.User) -> User:
         return cls(
             id=user.id,
             email=user.email,

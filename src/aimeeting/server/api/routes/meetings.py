@@ -13,9 +13,9 @@ from aimeeting.server.meetings.schemas import (
     CreateMeetingIn,
     JoinMeetingIn,
     ListType,
-    MeetingDetailOut,
+    Meeting,
+    MeetingDetail,
     MeetingListOut,
-    MeetingOut,
 )
 from aimeeting.server.validation import parse_json_body
 
@@ -32,7 +32,7 @@ MeetingNumber = Annotated[
     operation_id="createMeeting",
     summary="创建会议",
     status_code=201,
-    response_model=Envelope[MeetingOut],
+    response_model=Envelope[Meeting],
     openapi_extra=operation(
         contract=(401,), extension=(400, 413), body=CreateMeetingIn, body_required=False
     ),
@@ -71,7 +71,7 @@ async def list_meetings(
     "/{meeting_number}/join",
     operation_id="joinMeeting",
     summary="加入会议",
-    response_model=Envelope[MeetingDetailOut],
+    response_model=Envelope[MeetingDetail],
     openapi_extra=operation(
         contract=(400, 401, 404), extension=(413,), body=JoinMeetingIn, body_required=False
     ),
@@ -97,7 +97,7 @@ async def join_meeting(
     "/{meeting_id}",
     operation_id="getMeetingDetail",
     summary="获取会议详情",
-    response_model=Envelope[MeetingDetailOut],
+    response_model=Envelope[MeetingDetail],
     openapi_extra=operation(contract=(401, 404)),
 )
 async def get_meeting(

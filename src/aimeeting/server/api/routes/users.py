@@ -7,7 +7,7 @@ from aimeeting.server.api.deps import CurrentUser, Lang, UsersDep
 from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import Envelope, success
 from aimeeting.server.api.routes import API_PREFIX
-from aimeeting.server.users.schemas import UserOut
+from aimeeting.server.users.schemas import User
 
 router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["用户"])
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["用户"])
     "/me",
     operation_id="getCurrentUser",
     summary="获取当前用户信息",
-    response_model=Envelope[UserOut],
+    response_model=Envelope[User],
     openapi_extra=operation(contract=(401,)),
 )
 async def get_current_user(users: UsersDep, claims: CurrentUser, lang: Lang) -> Response:
