@@ -638,7 +638,8 @@ def test_throttled_and_expired_responses_match_contract(tight_server: ServerProc
     check_error(second, "/auth/login", 42901)
     assert int(second.headers["Retry-After"]) >= 1, second.headers
 
-    time.sleep(max(0.0, issued + 1.5 - time.monotonic()))
+    # A 1 s token lives up to 2 s: ``exp`` is rounded up to whole seconds.
+    time.sleep(max(0.0, issued + 2.05 - time.monotonic()))
     check_error(user.get("/users/me"), "/users/me", 40102)
     check_error(user.post("/meetings"), "/meetings", 40102)
     check_error(user.post("/auth/logout"), "/auth/logout", 40102)

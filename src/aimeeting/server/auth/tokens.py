@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -46,7 +47,8 @@ class TokenService:
             "jti": secrets.token_urlsafe(16),
             "typ": token_type,
             "iat": int(now),
-            "exp": now + ttl,
+            # Whole seconds, rounded up: a token never lives shorter than its lifetime.
+            "exp": math.ceil(now + ttl),
         }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
