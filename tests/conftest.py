@@ -18,7 +18,8 @@ PG_URL = os.environ.get("AIMEETING_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgres"]
 
 
-async def _admin(url: str, statement: str) -> None:
+async def pg_execute(url: str, statement: str) -> None:
+    """Run one statement on the PostgreSQL server of ``url``, as its user."""
     import asyncpg
 
     parsed = make_url(url).set(drivername="postgresql")
@@ -38,13 +39,13 @@ def postgres_url() -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         name = f"aimeeting_test_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(PG_URL, f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_execute(PG_URL, f'CREATE DATABASE "{name}"'))
         created.append(name)
         return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
     yield make
     for name in created:
-        asyncio.run(_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_execute(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

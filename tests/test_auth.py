@@ -20,7 +20,7 @@ import stat
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -62,13 +62,9 @@ CONTRACT_MESSAGES = {
 
 # One connection pool for every request of this module (an httpx.Client per request would cost
 # ~30 ms of SSL-context set-up each); every request names its own client IP (X-Forwarded-For).
+# Not closed by a fixture: pytest runs this module's tests in two passes (SQLite, then
+# PostgreSQL), and the pool must serve both; it goes with the process.
 HTTP = httpx.Client(timeout=15)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_http() -> Iterator[None]:
-    yield
-    HTTP.close()
 
 
 def call(
@@ -103,16 +99,7 @@ def new_user(url: str, *, nickname: str = "测试用户", password: str = PASSWO
     """A registered user (what ``tests.utils.api.register`` does, on the shared pool)."""
     email = unique_email()
     response = register_raw(url, {"email": email, "password": password, "nickname": nickname})
-    data = assert_success(response, 201)
-    return User(
-        id=data["user"]["id"],
-        email=email,
-        password=password,
-        nickname=nickname,
-        access_token=data["tokens"]["access_token"],
-        refresh_token=data["tokens"]["refresh_token"],
-        http=HTTP,
-    )
+    return User.registered(response, password, HTTP)
 
 
 def body_of(**fields: Any) -> dict[str, Any]:

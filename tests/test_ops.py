@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import threading
 from collections.abc import Callable
 
 import httpx
+from sqlalchemy.engine import make_url
 
+from tests.conftest import PG_URL, pg_execute
 from tests.utils.api import PASSWORD, assert_error, client, register, unique_email
 from tests.utils.server import ServerProcess
 
@@ -95,3 +98,21 @@ def test_sigterm_finishes_in_flight_requests_then_exits(
     log = server.log_path.read_text()
     assert '"message":"stopped"' in log
     assert "Application shutdown complete" in log
+
+
+def test_readiness_fails_clearly_when_the_database_goes_away(
+    postgres_url: Callable[[], str], start_server: Callable[..., ServerProcess]
+) -> None:
+    url = postgres_url()
+    server = start_server("sqlite", database_url=url)
+    assert httpx.get(f"{server.url}/readyz", timeout=10).status_code == 200
+    name = make_url(url).database
+    assert PG_URL is not None
+    asyncio.run(pg_execute(PG_URL, f'DROP DATABASE "{name}" WITH (FORCE)'))
+    response = httpx.get(f"{server.url}/readyz", timeout=10)
+    assert_error(response, 50301)
+    assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
+    # A request that needs the database fails cleanly, in the envelope.
+    assert_error(
+        client(server.url).post("/auth/login", json={"email": "a@b.co", "password": "x"}), 50001
+    )

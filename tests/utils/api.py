@@ -48,6 +48,21 @@ class User:
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.post(path, headers=self.auth, **kwargs)
 
+    @classmethod
+    def registered(cls, response: httpx.Response, password: str, http: httpx.Client) -> User:
+        """The user a successful ``/auth/register`` response describes."""
+        assert response.status_code == 201, response.text
+        data = response.json()["data"]
+        return cls(
+            id=data["user"]["id"],
+            email=data["user"]["email"],
+            password=password,
+            nickname=data["user"]["nickname"],
+            access_token=data["tokens"]["access_token"],
+            refresh_token=data["tokens"]["refresh_token"],
+            http=http,
+        )
+
 
 def register(base_url: str, *, nickname: str = "测试用户", password: str = PASSWORD) -> User:
     http = client(base_url)
@@ -55,17 +70,7 @@ def register(base_url: str, *, nickname: str = "测试用户", password: str = P
     response = http.post(
         "/auth/register", json={"email": email, "password": password, "nickname": nickname}
     )
-    assert response.status_code == 201, response.text
-    data = response.json()["data"]
-    return User(
-        id=data["user"]["id"],
-        email=email,
-        password=password,
-        nickname=nickname,
-        access_token=data["tokens"]["access_token"],
-        refresh_token=data["tokens"]["refresh_token"],
-        http=http,
-    )
+    return User.registered(response, password, http)
 
 
 def create_meeting(user: User, title: str | None = "测试会议") -> dict[str, Any]:
