@@ -52,13 +52,8 @@ class AuthService:
         )
         try:
             async with self.db.write() as session:
-                taken = await session.scalar(
-                    select(models.User.id).where(models.User.email == data.email)
-                )
-                if taken is not None:
-                    raise Conflict(ErrorCode.EMAIL_TAKEN)
                 session.add(user)
-        except IntegrityError:  # the same email registered concurrently, on another connection
+        except IntegrityError:  # the unique email, taken before or concurrently
             raise Conflict(ErrorCode.EMAIL_TAKEN) from None
         log.info("user registered", extra={"user_id": user.id})
         return self._sign_in(user)
@@ -69,7 +64,7 @@ class AuthService:
 
     async def login(self, data: LoginIn) -> AuthOut:
         now = utcnow()
-        await self.lockout.check(data.email, now)
+        failures = await self.lockout.check(data.email, now)
         async with self.db.read() as session:
             user = await session.scalar(select(models.User).where(models.User.email == data.email))
         # Unknown emails are verified against a dummy hash: same answer, same time.
@@ -77,7 +72,8 @@ class AuthService:
             await self.lockout.record_failure(data.email, now)
             raise Unauthorized(ErrorCode.WRONG_CREDENTIALS)
         assert user is not None
-        await self.lockout.record_success(data.email)
+        if failures:
+            await self.lockout.record_success(data.email)
         log.info("user logged in", extra={"user_id": user.id})
         return self._sign_in(user)
 

@@ -6,8 +6,6 @@ import time
 from collections import deque
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from aimeeting.protocol import ErrorCode
 from aimeeting.server.config import Lockout, RateLimit
 from aimeeting.server.db import Database
@@ -52,13 +50,15 @@ class AccountLockout:
         self.db = db
         self.policy = policy
 
-    async def check(self, email: str, now: datetime) -> None:
+    async def check(self, email: str, now: datetime) -> int:
+        """Raise ``Throttled`` while the email is locked; else the failures counted so far."""
         async with self.db.read() as session:
-            locked_until = await session.scalar(
-                select(LoginFailure.locked_until).where(LoginFailure.email == email)
-            )
-        if locked_until is not None and locked_until > now:
-            raise Throttled(ErrorCode.ACCOUNT_LOCKED, (locked_until - now).total_seconds())
+            row = await session.get(LoginFailure, email)
+        if row is None:
+            return 0
+        if row.locked_until is not None and row.locked_until > now:
+            raise Throttled(ErrorCode.ACCOUNT_LOCKED, (row.locked_until - now).total_seconds())
+        return row.failures
 
     async def record_failure(self, email: str, now: datetime) -> None:
         async with self.db.write() as session:
@@ -74,6 +74,7 @@ class AccountLockout:
                 row.locked_until = now + timedelta(minutes=self.policy.minutes)
 
     async def record_success(self, email: str) -> None:
+        """Forget the failures: a success resets the count."""
         async with self.db.write() as session:
             row = await session.get(LoginFailure, email)
             if row is not None:
