@@ -1037,3 +1037,16 @@ def test_meeting_ended_before_expiry_keeps_its_end_time(expiry: ExpirySetup) -> 
     ended_at = ts(data["ended_at"])
     assert ended_at < ts(expiry.ended_early["created_at"]) + timedelta(seconds=EXPIRY)
     assert_error(join(register(expiry.base_url), expiry.ended_early["meeting_number"]), 40005)
+
+
+def test_capacity_follows_max_participants(
+    backend: str, start_server: Callable[..., ServerProcess]
+) -> None:
+    server = start_server(backend, max_participants=2)
+    creator = register(server.url)
+    meeting = create_meeting(creator)
+    number = meeting["meeting_number"]
+    for user in (creator, register(server.url)):
+        assert join(user, number).status_code == 200
+    assert_error(join(register(server.url), number), 40006)
+    assert detail_data(creator, meeting["id"])["participant_count"] == 2

@@ -7,8 +7,10 @@ import json
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, pg_execute
@@ -116,3 +118,38 @@ def test_readiness_fails_clearly_when_the_database_goes_away(
     assert_error(
         client(server.url).post("/auth/login", json={"email": "a@b.co", "password": "x"}), 50001
     )
+
+
+def test_cors_allows_only_the_configured_origins(
+    backend: str, start_server: Callable[..., ServerProcess]
+) -> None:
+    server = start_server(backend, cors_origins="https://app.example")
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    allowed = httpx.options(
+        f"{server.url}/v1/meetings",
+        headers={"Origin": "https://app.example", **preflight},
+        timeout=10,
+    )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    other = httpx.options(
+        f"{server.url}/v1/meetings",
+        headers={"Origin": "https://evil.example", **preflight},
+        timeout=10,
+    )
+    assert "access-control-allow-origin" not in other.headers
+    plain = httpx.get(
+        f"{server.url}/healthz", headers={"Origin": "https://app.example"}, timeout=10
+    )
+    assert plain.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_serve_listens_where_the_host_flag_says(tmp_path: Path) -> None:
+    # 127.0.0.2 is loopback too, but a different address than the default.
+    with ServerProcess(tmp_path, host="127.0.0.2") as server:
+        assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{server.port}/healthz", timeout=2)

@@ -32,7 +32,10 @@ def free_port() -> int:
 class ServerProcess:
     """``aimeeting serve`` in a subprocess, with its own data dir and log file."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, host: str = "127.0.0.1"
+    ) -> None:
+        self.host = host
         self.data_dir = data_dir
         self.log_path = data_dir / "server.log"
         self.port = free_port()
@@ -41,7 +44,7 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> ServerProcess:
         self.launch()
@@ -54,10 +57,11 @@ class ServerProcess:
         env = {key: value for key, value in os.environ.items() if not key.startswith("AIMEETING_")}
         env |= {"AIMEETING_DATA_DIR": str(self.data_dir), "AIMEETING_LOG_FILE": str(self.log_path)}
         env |= self.env
+        env["AIMEETING_PORT"] = str(self.port)  # the environment's way; --host is the flag's
         # The child keeps its own copy of the log file's descriptor; ours closes at once.
         with (self.data_dir / "stderr.log").open("ab") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "aimeeting", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "aimeeting", "serve", "--host", self.host],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
