@@ -1,4 +1,8 @@
-"""Typed dependencies for the route handlers."""
+"""Typed dependencies for the route handlers.
+
+All are ``async def``, though none awaits: FastAPI runs a plain ``def`` dependency in a thread
+pool, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ class Services:
     metrics: Metrics
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -41,22 +45,28 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_auth(services: ServicesDep) -> AuthService:
+async def get_auth(services: ServicesDep) -> AuthService:
     return services.auth
 
 
-def get_users(services: ServicesDep) -> UserService:
+async def get_users(services: ServicesDep) -> UserService:
     return services.users
 
 
-def get_meetings(services: ServicesDep) -> MeetingService:
+async def get_meetings(services: ServicesDep) -> MeetingService:
     return services.meetings
 
 
 AuthDep = Annotated[AuthService, Depends(get_auth)]
 UsersDep = Annotated[UserService, Depends(get_users)]
 MeetingsDep = Annotated[MeetingService, Depends(get_meetings)]
-Lang = Annotated[Language, Depends(language)]
+
+
+async def request_language(request: Request) -> Language:
+    return language(request)
+
+
+Lang = Annotated[Language, Depends(request_language)]
 
 _bearer = HTTPBearer(
     scheme_name="BearerAuth",
@@ -66,7 +76,7 @@ _bearer = HTTPBearer(
 )
 
 
-def current_claims(
+async def current_claims(
     auth: AuthDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Claims:
@@ -79,7 +89,7 @@ def current_claims(
 CurrentUser = Annotated[Claims, Depends(current_claims)]
 
 
-def client_ip(request: Request, services: ServicesDep) -> str:
+async def client_ip(request: Request, services: ServicesDep) -> str:
     """The socket peer, or the client named by ``X-Forwarded-For`` when the peer is trusted."""
     peer = request.client.host if request.client else "unknown"
     trusted = services.settings.trusted_proxies

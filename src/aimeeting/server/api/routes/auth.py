@@ -13,7 +13,7 @@ from aimeeting.server.validation import parse_json_body
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["认证"])
 
 
-def check_login_rate(auth: AuthDep, ip: ClientIP) -> None:
+async def check_login_rate(auth: AuthDep, ip: ClientIP) -> None:
     auth.check_login_rate(ip)
 
 
