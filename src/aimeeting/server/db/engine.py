@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -63,6 +64,10 @@ class Database:
             writer = self.engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
         self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writers = async_sessionmaker(writer, expire_on_commit=False)
+        # SQLite has one writer at a time; writers that contend for its lock poll with growing
+        # sleeps (busy_timeout), which makes latency spike under load. Queueing them here
+        # instead hands the lock over at once, in order. (One process per SQLite file.)
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -73,7 +78,11 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that writes: committed on success, rolled back on any exception."""
-        async with self._writers() as session, session.begin():
+        if self._sqlite_writer is None:
+            async with self._writers() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_writer, self._writers() as session, session.begin():
             yield session
 
     def insert_or_ignore(self, model: type[DeclarativeBase], **values: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Benchmarks of the AI Meeting server: ``python -m bench --help``."""
