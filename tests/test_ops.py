@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,27 +77,31 @@ def test_sigterm_finishes_in_flight_requests_then_exits(
     backend: str, start_server: Callable[..., ServerProcess]
 ) -> None:
     # A slow bcrypt makes the registration still in flight when the signal arrives.
-    server = start_server(backend, bcrypt_rounds=14)
-    results: list[httpx.Response] = []
+    server = start_server(backend, bcrypt_rounds=15)  # ~2 s a hash
+    results: list[tuple[httpx.Response, float]] = []
     sent = threading.Event()
 
     def slow_register() -> None:
         http = client(server.url)
         sent.set()
         body = {"email": unique_email(), "password": PASSWORD, "nickname": "late one"}
-        results.append(http.post("/auth/register", json=body))
+        response = http.post("/auth/register", json=body)
+        results.append((response, time.monotonic()))
 
     worker = threading.Thread(target=slow_register)
     worker.start()
     sent.wait(5)
-    assert server.process is not None
-    # Wait until the request is being served (the access log has no line for it yet).
-    threading.Event().wait(0.3)
+    # Long enough for the request to reach the server, well short of its 2 s hash.
+    time.sleep(0.6)
+    signalled_at = time.monotonic()
     exit_code = server.stop(signal.SIGTERM, timeout=20)
     worker.join(20)
     # uvicorn ends by re-raising the signal once the graceful shutdown is complete.
     assert exit_code in (0, -signal.SIGTERM), server.logs()
-    assert results and results[0].status_code == 201, results
+    assert results, "the in-flight request got no answer"
+    response, answered_at = results[0]
+    assert response.status_code == 201, response.text
+    assert answered_at > signalled_at, "the request was not in flight when the signal came"
     log = server.log_path.read_text()
     assert '"message":"stopped"' in log
     assert "Application shutdown complete" in log
