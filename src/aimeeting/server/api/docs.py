@@ -74,8 +74,9 @@ def _example(code: ErrorCode, extension: bool) -> dict[str, Any]:
     return example
 
 
-def error_components() -> dict[str, dict[str, Any]]:
+def _error_components() -> dict[str, dict[str, Any]]:
     """``components/responses``: the contract's shared error responses plus our extensions."""
+    contract_names = {name for name, _, _ in _CONTRACT.values()}
     components: dict[str, dict[str, Any]] = {}
     for table, extension in ((_CONTRACT, False), (_EXTENSIONS, True)):
         for name, description, codes in table.values():
@@ -91,11 +92,14 @@ def error_components() -> dict[str, dict[str, Any]]:
                     },
                 },
             )
-            if name == "PayloadTooLarge":
+            if name not in contract_names:  # a whole response of ours, e.g. 413
                 response["x-extension"] = True
             examples = response["content"]["application/json"]["examples"]
             examples |= {key: _example(code, extension) for key, code in codes.items()}
     return components
+
+
+ERROR_COMPONENTS = _error_components()
 
 
 def _component_name(status: int) -> str:
@@ -120,7 +124,7 @@ def operation(
     extra: dict[str, Any] = {"responses": responses}
     for status in extension:
         # Inlined, since nothing may stand beside a $ref: marked as ours.
-        inline = copy.deepcopy(error_components()[_component_name(status)])
+        inline = copy.deepcopy(ERROR_COMPONENTS[_component_name(status)])
         inline["x-extension"] = True
         responses[str(status)] = inline
     if body is not None:
@@ -138,7 +142,7 @@ def finish(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = ErrorBody.model_json_schema()
     components["schemas"]["Error"]["title"] = "Error"
-    components["responses"] = error_components()
+    components["responses"] = copy.deepcopy(ERROR_COMPONENTS)
     for name in ("HTTPValidationError", "ValidationError"):
         components["schemas"].pop(name, None)
     for operations in schema["paths"].values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +78,8 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that writes: committed on success, rolled back on any exception."""
-        if self._sqlite_writer is None:
-            async with self._writers() as session, session.begin():
-                yield session
-            return
-        async with self._sqlite_writer, self._writers() as session, session.begin():
+        queue = self._sqlite_writer or nullcontext()
+        async with queue, self._writers() as session, session.begin():
             yield session
 
     def insert_or_ignore(self, model: type[DeclarativeBase], **values: Any) -> Any:
