@@ -1,5 +1,6 @@
 """What the server and its clients share: error codes and texts, and the wire format."""
 
 from aimeeting.protocol.errors import ErrorCode, Language
+from aimeeting.protocol.messages import ClientMessage, CloseCode, MediaAction, ServerMessage
 
-__all__ = ["ErrorCode", "Language"]
+__all__ = ["ClientMessage", "CloseCode", "ErrorCode", "Language", "MediaAction", "ServerMessage"]

@@ -14,17 +14,21 @@ from aimeeting.server.api import handlers
 from aimeeting.server.api.deps import Services
 from aimeeting.server.api.middleware import AccessLogMiddleware
 from aimeeting.server.api.openapi import describe
-from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, users
+from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, users, ws
 from aimeeting.server.auth.passwords import PasswordHasher
 from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.auth.service import AuthService
 from aimeeting.server.auth.throttle import AccountLockout, SlidingWindowLimiter
 from aimeeting.server.auth.tokens import TokenService
+from aimeeting.server.chat.service import ChatService
 from aimeeting.server.config import Settings
 from aimeeting.server.db import Database, migrate
 from aimeeting.server.ids import utcnow
 from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.metrics import Metrics
+from aimeeting.server.realtime.gateway import Gateway
+from aimeeting.server.realtime.hub import LocalHub
+from aimeeting.server.realtime.rooms import RoomService
 from aimeeting.server.users.service import UserService
 
 log = logging.getLogger(__name__)
@@ -43,16 +47,25 @@ def build_services(settings: Settings) -> Services:
         login_limiter=SlidingWindowLimiter(settings.login_rate_limit),
         lockout=AccountLockout(db, settings.login_lockout),
     )
+    users = UserService(db)
+    meetings = MeetingService(
+        db, max_participants=settings.max_participants, expiry_seconds=settings.meeting_expiry
+    )
+    chat = ChatService(db, meetings)
+    hub = LocalHub()
+    rooms = RoomService(settings, hub, meetings, users, chat)
+    # REST changes that live connections must hear of: a seat taken, a meeting ended, a logout.
+    meetings.listener = rooms
+    auth.listener = rooms
     return Services(
         settings=settings,
         db=db,
         auth=auth,
-        users=UserService(db),
-        meetings=MeetingService(
-            db,
-            max_participants=settings.max_participants,
-            expiry_seconds=settings.meeting_expiry,
-        ),
+        users=users,
+        meetings=meetings,
+        chat=chat,
+        rooms=rooms,
+        gateway=Gateway(settings, auth, hub, rooms),
         metrics=Metrics(),
     )
 
@@ -65,8 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(services.db)
         await services.auth.revoked.load(utcnow())
+        await services.rooms.start()
+        await services.gateway.start()
         log.info("ready", extra={"database": services.db.engine.url.render_as_string()})
         yield
+        await services.gateway.shutdown()
+        await services.rooms.stop()
         await services.db.dispose()
         log.info("stopped")
 
@@ -80,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     handlers.install(app)
-    for router in (auth.router, users.router, meetings.router, ops.router):
+    for router in (auth.router, users.router, meetings.router, ws.router, ops.router):
         app.include_router(router)
     app.openapi = lambda: describe(app)  # type: ignore[method-assign]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
 from aimeeting.server import logs
+from aimeeting.server.api.deps import Services
 from aimeeting.server.app import create_app
 from aimeeting.server.config import Settings
 from aimeeting.server.db import Database, migrate
@@ -28,12 +30,26 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, but WebSocket clients get a clean 1001 once their in-flight message is done,
+    before uvicorn would close what is left with 1012."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # no new connections meanwhile
+        app = self.config.loaded_app
+        services: Services | None = getattr(getattr(app, "state", None), "services", None)
+        if services is not None:
+            await services.gateway.shutdown()
+        await super().shutdown(sockets)
+
+
 def serve(settings: Settings) -> int:
     logs.configure(settings.log_level, settings.log_file)
     app = create_app(settings)
     log.info("starting", extra={"host": settings.host, "port": settings.port})
     # uvicorn stops on SIGTERM/SIGINT: no new connections, in-flight requests finish.
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -42,7 +58,11 @@ def serve(settings: Settings) -> int:
         proxy_headers=False,  # X-Forwarded-For is read only from trusted proxies, by us
         server_header=False,
         timeout_graceful_shutdown=10,
+        ws_max_size=settings.max_body_bytes,  # larger frames: close 1009
+        ws_ping_interval=None,  # the contract's heartbeat (ping messages) is the one liveness check
+        ws_per_message_deflate=False,  # a zlib context per connection costs more than it saves
     )
+    _Server(config).run()
     return 0
 
 

@@ -85,15 +85,17 @@ class Settings(BaseSettings):
 
     login_rate_limit: Annotated[RateLimit, NoDecode] = RateLimit(5, 60)
     login_lockout: Annotated[Lockout, NoDecode] = Lockout(5, 15)
+    chat_rate_limit: Annotated[RateLimit, NoDecode] = RateLimit(10, 1)  # per user
+    ws_rate_limit: Annotated[RateLimit, NoDecode] = RateLimit(100, 1)  # per connection
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = []
     cors_origins: Annotated[list[str], NoDecode] = []
 
     bcrypt_rounds: int = Field(12, ge=4, le=31)
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="a request body or WS message")
     log_level: str = "info"
     log_file: Path | None = None
 
-    @field_validator("login_rate_limit", mode="before")
+    @field_validator("login_rate_limit", "chat_rate_limit", "ws_rate_limit", mode="before")
     @classmethod
     def _parse_rate(cls, value: object) -> object:
         return RateLimit.parse(value) if isinstance(value, str) else value

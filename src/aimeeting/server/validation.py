@@ -65,16 +65,25 @@ def check_password(value: str) -> str:
     return value
 
 
-def clean_text(value: str, *, field: str, min_length: int, max_length: int) -> str:
-    """Trimmed text without control characters (NUL, escapes...), at least ``min_length``
-    long once trimmed (DECISIONS §2) and at most ``max_length`` as sent (the contract's maxLength).
+def clean_text(
+    value: str,
+    *,
+    field: str,
+    min_length: int,
+    max_length: int,
+    trimmed_max: bool = False,
+    allowed_controls: str = "",
+) -> str:
+    """Trimmed text without control characters (NUL, escapes...) but ``allowed_controls``, at
+    least ``min_length`` long once trimmed (DECISIONS §2) and at most ``max_length`` as sent (the
+    contract's maxLength), or once trimmed with ``trimmed_max``.
     """
     text = value.strip()
-    if len(value) > max_length:
+    if len(text if trimmed_max else value) > max_length:
         raise invalid(field, f"must be at most {max_length} characters")
     if len(text) < min_length:
         raise invalid(field, f"must be at least {min_length} characters, spaces trimmed")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed_controls for ch in text):
         raise invalid(field, "must not contain control characters")
     return text
 
@@ -117,6 +126,11 @@ def parse_json_body(raw: bytes, model: type[Model], *, optional: bool = False) -
         raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "not valid JSON"}) from None
     if not isinstance(data, dict):
         raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "must be a JSON object"})
+    return validate(data, model)
+
+
+def validate(data: dict[str, Any], model: type[Model]) -> Model:
+    """A decoded JSON object as ``model``, or the 400 error §2's table names."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

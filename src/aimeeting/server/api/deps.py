@@ -17,11 +17,14 @@ from aimeeting.protocol import ErrorCode, Language
 from aimeeting.server.api.envelope import language
 from aimeeting.server.auth.service import AuthService
 from aimeeting.server.auth.tokens import Claims
+from aimeeting.server.chat.service import ChatService
 from aimeeting.server.config import Settings
 from aimeeting.server.db import Database
 from aimeeting.server.errors import AppError, Unauthorized
 from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.metrics import Metrics
+from aimeeting.server.realtime.gateway import Gateway
+from aimeeting.server.realtime.rooms import RoomService
 from aimeeting.server.users.service import UserService
 
 
@@ -34,6 +37,9 @@ class Services:
     auth: AuthService
     users: UserService
     meetings: MeetingService
+    chat: ChatService
+    rooms: RoomService
+    gateway: Gateway
     metrics: Metrics
 
 
@@ -57,9 +63,14 @@ async def get_meetings(services: ServicesDep) -> MeetingService:
     return services.meetings
 
 
+async def get_chat(services: ServicesDep) -> ChatService:
+    return services.chat
+
+
 AuthDep = Annotated[AuthService, Depends(get_auth)]
 UsersDep = Annotated[UserService, Depends(get_users)]
 MeetingsDep = Annotated[MeetingService, Depends(get_meetings)]
+ChatDep = Annotated[ChatService, Depends(get_chat)]
 
 
 async def request_language(request: Request) -> Language:

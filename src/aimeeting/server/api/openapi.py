@@ -36,7 +36,12 @@ TAGS = [
     {"name": "运维（扩展）", "description": "Health, readiness and metrics (extension)"},
 ]
 
-_EXTENSION_OPERATIONS = {("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get")}
+_EXTENSION_OPERATIONS = {
+    ("/healthz", "get"),
+    ("/readyz", "get"),
+    ("/metrics", "get"),
+    ("/v1/meetings/{meeting_id}/messages", "get"),
+}
 
 
 def describe(app: FastAPI) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,12 @@ from aimeeting.server.users.schemas import User
 log = logging.getLogger(__name__)
 
 
+class SessionListener(Protocol):
+    """Told when a session ends by logout (after it is revoked), to close its live connections."""
+
+    async def session_revoked(self, session_id: str) -> None: ...
+
+
 class AuthService:
     def __init__(
         self,
@@ -38,6 +45,7 @@ class AuthService:
         self.revoked = revoked
         self.login_limiter = login_limiter
         self.lockout = lockout
+        self.listener: SessionListener | None = None
 
     async def register(self, data: RegisterIn) -> AuthOut:
         now = utcnow()
@@ -112,3 +120,5 @@ class AuthService:
         until = now + timedelta(seconds=self.tokens.refresh_ttl)
         await self.revoked.revoke(claims.session_id, until, now)
         log.info("user logged out", extra={"user_id": claims.user_id})
+        if self.listener is not None:
+            await self.listener.session_revoked(claims.session_id)

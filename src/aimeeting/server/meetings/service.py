@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,12 +35,23 @@ log = logging.getLogger(__name__)
 
 _NUMBER_ATTEMPTS = 20
 
+MediaFlag = Literal["audio_muted", "video_muted"]
+
+
+class MeetingListener(Protocol):
+    """Told of the REST changes the realtime side must act on (after they are committed)."""
+
+    async def seat_taken(self, meeting_id: str, user_id: str) -> None: ...
+
+    async def meeting_ended(self, meeting_id: str, ended_at: datetime) -> None: ...
+
 
 class MeetingService:
     def __init__(self, db: Database, *, max_participants: int, expiry_seconds: float) -> None:
         self.db = db
         self.max_participants = max_participants
         self.expiry = timedelta(seconds=expiry_seconds)
+        self.listener: MeetingListener | None = None
 
     # -- reading ------------------------------------------------------------------------
 
@@ -118,6 +130,31 @@ class MeetingService:
             meeting = await self._visible(session, meeting_id, user_id)
             return await self._detail(session, meeting, utcnow())
 
+    async def check_visible(self, meeting_id: str, user_id: str) -> None:
+        """40402 unless ``user_id`` may see the meeting."""
+        async with self.db.read() as session:
+            await self._visible(session, meeting_id, user_id)
+
+    async def room_entry(self, meeting_id: str, user_id: str) -> MeetingDetail:
+        """The meeting a user may enter as a room (DECISIONS §5): visible (else 40402), not
+        ended (40005), and the user holds a seat (40301)."""
+        detail = await self.get(meeting_id, user_id)
+        if detail.status == "ended":
+            raise InvalidInput(ErrorCode.MEETING_ENDED)
+        if all(seat.user_id != user_id for seat in detail.participants):
+            raise Forbidden({"room_id": "join the meeting over REST first"})
+        return detail
+
+    async def held_seats(self) -> list[tuple[str, str]]:
+        """(meeting id, user id) of every seat held in a meeting that is not over."""
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(models.Participant.meeting_id, models.Participant.user_id)
+                .join(models.Meeting, models.Meeting.id == models.Participant.meeting_id)
+                .where(models.Participant.left_at.is_(None), models.Meeting.status != "ended")
+            )
+            return [(meeting_id, user_id) for meeting_id, user_id in rows.tuples()]
+
     async def list_meetings(
         self, user_id: str, kind: ListType, page: int, limit: int
     ) -> MeetingListOut:
@@ -168,6 +205,14 @@ class MeetingService:
         raise RuntimeError("no free meeting number found")
 
     async def join(self, number: str, user_id: str, data: JoinMeetingIn) -> MeetingDetail:
+        detail, new_seat = await self._take_seat(number, user_id, data)
+        if new_seat and self.listener is not None:
+            await self.listener.seat_taken(detail.id, user_id)
+        return detail
+
+    async def _take_seat(
+        self, number: str, user_id: str, data: JoinMeetingIn
+    ) -> tuple[MeetingDetail, bool]:
         async with self.db.write() as session:
             meeting = await session.scalar(
                 select(models.Meeting)
@@ -190,7 +235,8 @@ class MeetingService:
                     )
                 )
             )
-            if user_id not in holders:
+            new_seat = user_id not in holders
+            if new_seat:
                 if len(holders) >= self.max_participants:
                     raise InvalidInput(ErrorCode.MEETING_FULL)
                 session.add(
@@ -207,16 +253,56 @@ class MeetingService:
                     meeting.status, meeting.started_at = "active", now
                 await session.flush()
                 log.info("seat taken", extra={"meeting_id": meeting.id, "user_id": user_id})
-            return await self._detail(session, meeting, now)
+            return await self._detail(session, meeting, now), new_seat
+
+    async def release_seat(self, meeting_id: str, user_id: str) -> int | None:
+        """Free the user's seat; the seats still held after it, or None if they held none."""
+        held = (
+            models.Participant.meeting_id == meeting_id,
+            models.Participant.left_at.is_(None),
+        )
+        async with self.db.write() as session:
+            released = await session.execute(
+                update(models.Participant)
+                .where(*held, models.Participant.user_id == user_id)
+                .values(left_at=utcnow())
+            )
+            if not released.rowcount:  # type: ignore[attr-defined]
+                return None
+            count = await session.scalar(select(func.count()).where(*held))
+        log.info("seat released", extra={"meeting_id": meeting_id, "user_id": user_id})
+        return count or 0
+
+    async def set_media(
+        self, meeting_id: str, user_id: str, flag: MediaFlag, value: bool
+    ) -> tuple[bool, bool] | None:
+        """Set one media flag of the user's seat; (audio_muted, video_muted), or None if no seat."""
+        async with self.db.write() as session:
+            seat = await session.scalar(
+                select(models.Participant).where(
+                    models.Participant.meeting_id == meeting_id,
+                    models.Participant.user_id == user_id,
+                    models.Participant.left_at.is_(None),
+                )
+            )
+            if seat is None:
+                return None
+            setattr(seat, flag, value)
+            return seat.audio_muted, seat.video_muted
 
     async def end(self, meeting_id: str, user_id: str) -> None:
+        ended_at = await self._end(meeting_id, user_id)
+        if ended_at is not None and self.listener is not None:
+            await self.listener.meeting_ended(meeting_id, ended_at)
+
+    async def _end(self, meeting_id: str, user_id: str) -> datetime | None:
         async with self.db.write() as session:
             meeting = await self._visible(session, meeting_id, user_id, lock=True)
             if meeting.creator_id != user_id:
                 raise Forbidden()
             now = utcnow()
             if self.status_of(meeting, now)[0] == "ended":
-                return  # ending again is a no-op
+                return None  # ending again is a no-op
             meeting.status, meeting.ended_at = "ended", now
             await session.execute(
                 update(models.Participant)
@@ -227,3 +313,4 @@ class MeetingService:
                 .values(left_at=now)
             )
         log.info("meeting ended", extra={"meeting_id": meeting_id, "user_id": user_id})
+        return now

@@ -39,3 +39,15 @@ class User(BaseModel):
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
+
+
+class PublicUser(BaseModel):
+    """What other members see of a user: ``user`` in ``user_joined``, ``sender`` in chat."""
+
+    id: str
+    nickname: str
+    avatar: str | None
+
+    @classmethod
+    def of(cls, user: User) -> PublicUser:
+        return cls(id=user.id, nickname=user.nickname, avatar=user.avatar)

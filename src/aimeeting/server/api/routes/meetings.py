@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from aimeeting.server.api.deps import CurrentUser, Lang, MeetingsDep, RawBody
+from aimeeting.server.api.deps import ChatDep, CurrentUser, Lang, MeetingsDep, RawBody
 from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import EmptyEnvelope, Envelope, success
 from aimeeting.server.api.routes import API_PREFIX
+from aimeeting.server.chat.schemas import ChatHistory
 from aimeeting.server.meetings.schemas import (
     CreateMeetingIn,
     JoinMeetingIn,
@@ -120,3 +121,24 @@ async def end_meeting(
     """Creator only. Every seat is released; ending an ended meeting again is a success."""
     await meetings.end(meeting_id, claims.user_id)
     return success(lang, "meeting_ended")
+
+
+@router.get(
+    "/{meeting_id}/messages",
+    operation_id="getMeetingMessages",
+    summary="获取聊天记录（扩展）",
+    response_model=Envelope[ChatHistory],
+    openapi_extra=operation(contract=(401, 404), extension=(400,)),
+)
+async def list_messages(
+    chat: ChatDep,
+    claims: CurrentUser,
+    meeting_id: MeetingId,
+    lang: Lang,
+    before: Annotated[
+        str | None, Query(description="上一页最后一条的 message_id：只返回更早的消息")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="每页数量")] = 50,
+) -> Response:
+    """**Extension**: the chat history, newest first, for whoever may see the meeting."""
+    return success(lang, "ok", await chat.history(meeting_id, claims.user_id, before, limit))

@@ -1,0 +1,1 @@
+"""The realtime API (``/v1/ws``): connections, rooms, presence, chat and signaling."""

@@ -1,0 +1,67 @@
+"""Chat delivery: stored first, then broadcast, one order for everyone.
+
+Messages from every connection go through one queue. Whatever queued up while the previous
+batch was being written is stored in one transaction (group commit), then published in exactly
+that order: the order every member sees is the order history keeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aimeeting.protocol import ServerMessage
+from aimeeting.server.chat.service import ChatService, NewMessage
+from aimeeting.server.realtime.connection import Connection
+from aimeeting.server.realtime.events import Event
+from aimeeting.server.realtime.hub import Hub
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500
+
+Pending = tuple[NewMessage, Connection, asyncio.Future[None]]
+
+
+class ChatRelay:
+    def __init__(self, chat: ChatService, hub: Hub) -> None:
+        self.chat = chat
+        self.hub = hub
+        self._queue: list[Pending] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def post(self, message: NewMessage, sender: Connection) -> None:
+        """Return once the message is stored and handed to every member (or, for a repeated
+        ``client_msg_id``, the original handed back to ``sender``)."""
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((message, sender, done))
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain())
+        await done
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[:MAX_BATCH]
+                del self._queue[:MAX_BATCH]
+                await self._deliver(batch)
+        finally:
+            self._drainer = None
+
+    async def _deliver(self, batch: list[Pending]) -> None:
+        try:
+            stored = await self.chat.store([message for message, _, _ in batch])
+        except Exception as exc:
+            log.exception("storing chat failed", extra={"messages": len(batch)})
+            for _, _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for (_, sender, done), result in zip(batch, stored, strict=True):
+            event = Event(ServerMessage.CHAT_MESSAGE, result.message.model_dump(mode="json"))
+            if result.is_new:
+                await self.hub.publish(result.message.room_id, event)
+            else:
+                sender.send(event)
+            if not done.done():
+                done.set_result(None)

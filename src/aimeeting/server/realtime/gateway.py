@@ -1,0 +1,199 @@
+"""``/v1/ws``: authenticate a socket, read its messages one at a time, hand them to the rooms.
+
+Every client message is answered or acted on; bad input gets an ``error`` and the connection
+lives on. Closing is the connection's own business (``Connection.close``), so whatever closes a
+socket (heartbeat, logout, takeover, meeting end, shutdown) lets what was queued go out first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.types import Message
+from starlette.websockets import WebSocket
+
+from aimeeting.protocol import ClientMessage, CloseCode, ErrorCode, ServerMessage
+from aimeeting.server.api.envelope import language
+from aimeeting.server.auth.service import AuthService
+from aimeeting.server.config import Settings
+from aimeeting.server.errors import AppError, InvalidInput, Throttled
+from aimeeting.server.realtime.connection import CLOSE_TIMEOUT, Connection
+from aimeeting.server.realtime.events import Event, error_event
+from aimeeting.server.realtime.hub import Hub
+from aimeeting.server.realtime.rooms import RoomService
+from aimeeting.server.realtime.schemas import ChatMessageIn, MediaControlIn, RoomIn, WebRTCSignalIn
+from aimeeting.server.validation import RequestModel, validate
+
+log = logging.getLogger(__name__)
+
+MAX_SEQ = 2**53 - 1  # what every JSON client reads exactly
+
+Handler = Callable[[Connection, Any], Awaitable[None]]
+
+
+class Gateway:
+    def __init__(self, settings: Settings, auth: AuthService, hub: Hub, rooms: RoomService) -> None:
+        self.settings = settings
+        self.auth = auth
+        self.hub = hub
+        self.rooms = rooms
+        self.connections: set[Connection] = set()
+        self.shutting_down = False
+        self._all_gone = asyncio.Event()
+        self._all_gone.set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._handlers: dict[str, tuple[type[RequestModel], Handler]] = {
+            ClientMessage.JOIN_ROOM: (RoomIn, rooms.join_room),
+            ClientMessage.LEAVE_ROOM: (RoomIn, rooms.leave_room),
+            ClientMessage.MEDIA_CONTROL: (MediaControlIn, rooms.media_control),
+            ClientMessage.CHAT_MESSAGE: (ChatMessageIn, rooms.chat_message),
+            ClientMessage.WEBRTC_SIGNAL: (WebRTCSignalIn, rooms.webrtc_signal),
+        }
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="ws-heartbeat")
+
+    async def shutdown(self) -> None:
+        """Let each connection finish the message it is handling, then close it with 1001."""
+        self.shutting_down = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+
+        async def close(connection: Connection) -> None:
+            async with connection.busy:
+                connection.close(CloseCode.GOING_AWAY, "server shutting down")
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await asyncio.gather(*(close(c) for c in list(self.connections)))
+                await self._all_gone.wait()
+
+    # -- one socket ---------------------------------------------------------------------
+
+    async def serve(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        lang = language(websocket)
+        if self.shutting_down:
+            await websocket.close(CloseCode.GOING_AWAY, "server shutting down")
+            return
+        try:
+            claims = self.auth.authenticate(websocket.query_params.get("access_token", ""))
+        except AppError as exc:
+            await websocket.send_text(error_event(exc.code, None, lang).envelope(1))
+            await websocket.close(CloseCode.UNAUTHORIZED, "authentication failed")
+            return
+        connection = Connection(
+            websocket, claims.user_id, claims.session_id, lang, self.settings.ws_rate_limit
+        )
+        connection.start()
+        self.connections.add(connection)
+        self._all_gone.clear()
+        self.hub.attach(connection)
+        log.info("ws connected", extra={"user_id": claims.user_id})
+        connection.send(Event(ServerMessage.CONNECTED, self._welcome(claims.user_id)))
+        code = None
+        try:
+            code = await self._read(connection)
+        finally:
+            await self.rooms.disconnected(connection)
+            self.hub.detach(connection)
+            await connection.finish()
+            self.connections.discard(connection)
+            if not self.connections:
+                self._all_gone.set()
+            log.info("ws disconnected", extra={"user_id": claims.user_id, "code": code})
+
+    def _welcome(self, user_id: str) -> dict[str, Any]:
+        return {
+            "user_id": user_id,
+            "heartbeat_timeout": self.settings.heartbeat_timeout,
+            "reconnect_grace": self.settings.reconnect_grace,
+        }
+
+    async def _read(self, connection: Connection) -> int | None:
+        """Handle messages until the socket closes; the close code."""
+        while True:
+            message = await connection.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                code: int | None = message.get("code")
+                return code
+            connection.last_seen = time.monotonic()
+            if connection.closing:
+                continue  # it is being closed: what it still sends is not handled
+            async with connection.busy:
+                await self._handle(connection, message)
+
+    async def _handle(self, connection: Connection, frame: Message) -> None:
+        request_seq: int | None = None
+        try:
+            wait = connection.bucket.take()  # every frame counts, even one that isn't JSON
+            envelope = _decode(frame)
+            request_seq = _readable_seq(envelope)
+            if wait:
+                raise Throttled(ErrorCode.TOO_MANY_REQUESTS, wait)
+            kind, data = _check_envelope(envelope)
+            if kind == ClientMessage.PING:
+                connection.send(Event(ServerMessage.PONG, {"request_seq": request_seq}))
+                return
+            handler = self._handlers.get(kind)
+            if handler is None:
+                raise InvalidInput(ErrorCode.INVALID_PARAMETER, {"type": f"unknown type {kind!r}"})
+            model, handle = handler
+            await handle(connection, validate(data, model))
+        except AppError as exc:
+            connection.send_error(exc.code, request_seq, exc.details)
+        except Exception:
+            log.exception("ws message failed", extra={"user_id": connection.user_id})
+            connection.send_error(ErrorCode.INTERNAL_ERROR, request_seq)
+
+    async def _sweep(self) -> None:
+        """Close connections silent for longer than the heartbeat timeout (4408)."""
+        timeout = self.settings.heartbeat_timeout
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            silent_since = time.monotonic() - timeout
+            for connection in list(self.connections):
+                if connection.last_seen < silent_since and not connection.closing:
+                    log.info("ws heartbeat timeout", extra={"user_id": connection.user_id})
+                    connection.close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
+
+
+def _decode(frame: Message) -> dict[str, Any]:
+    text = frame.get("text")
+    if text is None:
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {"frame": "binary frames are not accepted"})
+    try:
+        envelope = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {"frame": "not valid JSON"}) from None
+    if not isinstance(envelope, dict):
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {"frame": "must be a JSON object"})
+    return envelope
+
+
+def _readable_seq(envelope: dict[str, Any]) -> int | None:
+    seq = envelope.get("seq")
+    return seq if type(seq) is int and 0 <= seq <= MAX_SEQ else None
+
+
+def _check_envelope(envelope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The message's type and data, or why the envelope is wrong."""
+    if envelope.get("seq") is not None and _readable_seq(envelope) is None:
+        raise InvalidInput(ErrorCode.INVALID_PARAMETER, {"seq": "must be a non-negative integer"})
+    kind = envelope.get("type")
+    if kind is None:
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {"type": "required"})
+    if not isinstance(kind, str):
+        raise InvalidInput(ErrorCode.INVALID_PARAMETER, {"type": "must be a string"})
+    data = envelope.get("data")
+    if data is None:
+        return kind, {}
+    if not isinstance(data, dict):
+        raise InvalidInput(ErrorCode.INVALID_PARAMETER, {"data": "must be an object"})
+    return kind, data

@@ -1,0 +1,215 @@
+"""Rooms: presence, seats, media state, chat and signaling over WebSocket (DECISIONS.md §4-§5).
+
+The database holds the seats (the REST views read them); the hub knows who is connected where.
+Changes to a room's membership take the room's lock, so that a join, a leave, a drop, the end
+of the grace and the end of the meeting never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+
+from aimeeting.protocol import CloseCode, ErrorCode, ServerMessage
+from aimeeting.server.auth.throttle import SlidingWindowLimiter
+from aimeeting.server.chat.service import ChatService, NewMessage
+from aimeeting.server.config import Settings
+from aimeeting.server.errors import AppError, Forbidden, InvalidInput
+from aimeeting.server.meetings.schemas import MeetingDetail
+from aimeeting.server.meetings.service import MediaFlag, MeetingService
+from aimeeting.server.realtime.chat import ChatRelay
+from aimeeting.server.realtime.connection import Connection
+from aimeeting.server.realtime.events import Event
+from aimeeting.server.realtime.hub import Entry, Hub
+from aimeeting.server.realtime.presence import Grace
+from aimeeting.server.realtime.schemas import (
+    ChatMessageIn,
+    MediaControlIn,
+    RoomIn,
+    WebRTCSignalIn,
+)
+from aimeeting.server.schemas import format_timestamp
+from aimeeting.server.users.schemas import PublicUser
+from aimeeting.server.users.service import UserService
+
+log = logging.getLogger(__name__)
+
+
+class RoomService:
+    def __init__(
+        self,
+        settings: Settings,
+        hub: Hub,
+        meetings: MeetingService,
+        users: UserService,
+        chat: ChatService,
+    ) -> None:
+        self.hub = hub
+        self.meetings = meetings
+        self.users = users
+        self.grace = Grace(settings.reconnect_grace, self._grace_over)
+        self.relay = ChatRelay(chat, hub)
+        self.chat_limiter = SlidingWindowLimiter(settings.chat_rate_limit)
+        self._locks = RoomLocks()
+
+    async def start(self) -> None:
+        """Seats held when the server starts get the grace: their users may come back."""
+        await self.hub.start()
+        for room_id, user_id in await self.meetings.held_seats():
+            self.grace.start(room_id, user_id, was_in_room=True)
+
+    async def stop(self) -> None:
+        self.grace.stop_all()
+        await self.hub.stop()
+
+    def _room(self, room_id: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(room_id)
+
+    @staticmethod
+    def _member(connection: Connection, room_id: str) -> None:
+        if room_id not in connection.rooms:
+            raise Forbidden({"room_id": "join the room first"})
+
+    # -- client messages ----------------------------------------------------------------
+
+    async def join_room(self, connection: Connection, message: RoomIn) -> None:
+        room_id, user_id = message.room_id, connection.user_id
+        async with self._room(room_id):
+            detail = await self.meetings.room_entry(room_id, user_id)
+            was_in_room = self.grace.stop(room_id, user_id)
+            entry = await self.hub.enter(room_id, connection)
+            joined = _user_joined(detail, user_id)
+            if entry is Entry.NEW and not was_in_room:
+                await self.hub.publish(room_id, joined)
+            else:  # back within the grace, or took over: the others saw nobody leave
+                connection.send(joined)
+            participants = [seat.model_dump(mode="json") for seat in detail.participants]
+            connection.send(
+                Event(ServerMessage.ROOM_STATE, {"room_id": room_id, "participants": participants})
+            )
+        log.info("room joined", extra={"room_id": room_id, "user_id": user_id, "how": entry.value})
+
+    async def leave_room(self, connection: Connection, message: RoomIn) -> None:
+        room_id = message.room_id
+        self._member(connection, room_id)
+        async with self._room(room_id):
+            await self.hub.exit(room_id, connection)
+            self.grace.stop(room_id, connection.user_id)
+            await self._release(room_id, connection.user_id)
+
+    async def media_control(self, connection: Connection, message: MediaControlIn) -> None:
+        room_id, user_id = message.room_id, connection.user_id
+        self._member(connection, room_id)
+        flag: MediaFlag = "audio_muted" if message.action == "mute_audio" else "video_muted"
+        state = await self.meetings.set_media(room_id, user_id, flag, message.value)
+        if state is None:  # the seat went meanwhile (the meeting ended)
+            raise Forbidden({"room_id": "no seat in this meeting"})
+        audio_muted, video_muted = state
+        data = {
+            "user_id": user_id,
+            "room_id": room_id,
+            "audio_muted": audio_muted,
+            "video_muted": video_muted,
+        }
+        await self.hub.publish(room_id, Event(ServerMessage.MEDIA_STATE_CHANGED, data))
+
+    async def chat_message(self, connection: Connection, message: ChatMessageIn) -> None:
+        self._member(connection, message.room_id)
+        self.chat_limiter.hit(connection.user_id)
+        sender = PublicUser.of(await self.users.get(connection.user_id))
+        await self.relay.post(
+            NewMessage(message.room_id, sender, message.content, message.client_msg_id),
+            connection,
+        )
+
+    async def webrtc_signal(self, connection: Connection, message: WebRTCSignalIn) -> None:
+        room_id = message.room_id
+        self._member(connection, room_id)
+        if message.to_user_id == connection.user_id:
+            raise InvalidInput(ErrorCode.INVALID_PARAMETER, {"to_user_id": "is yourself"})
+        data = {"room_id": room_id, "from_user_id": connection.user_id, "signal": message.signal}
+        event = Event(ServerMessage.WEBRTC_SIGNAL, data)
+        if not await self.hub.send_to_user(room_id, message.to_user_id, event):
+            raise AppError(ErrorCode.USER_NOT_FOUND, {"to_user_id": "not connected to this room"})
+
+    async def disconnected(self, connection: Connection) -> None:
+        """The connection is gone without leaving: its rooms keep the seat for the grace."""
+        for room_id in list(connection.rooms):
+            async with self._room(room_id):
+                if await self.hub.exit(room_id, connection):
+                    self.grace.start(room_id, connection.user_id, was_in_room=True)
+
+    # -- what REST tells us ---------------------------------------------------------------
+
+    async def seat_taken(self, meeting_id: str, user_id: str) -> None:
+        """A seat taken over REST must be used over WebSocket within the grace."""
+        async with self._room(meeting_id):
+            if not self.grace.is_pending(meeting_id, user_id) and not await self.hub.is_present(
+                meeting_id, user_id
+            ):
+                self.grace.start(meeting_id, user_id, was_in_room=False)
+
+    async def meeting_ended(self, meeting_id: str, ended_at: datetime) -> None:
+        async with self._room(meeting_id):
+            self.grace.stop_room(meeting_id)
+            data = {"room_id": meeting_id, "ended_at": format_timestamp(ended_at)}
+            event = Event(ServerMessage.MEETING_ENDED, data)
+            await self.hub.close_room(meeting_id, event, CloseCode.MEETING_ENDED)
+
+    async def session_revoked(self, session_id: str) -> None:
+        await self.hub.close_session(session_id, ErrorCode.TOKEN_INVALID, CloseCode.UNAUTHORIZED)
+
+    # -- seats ----------------------------------------------------------------------------
+
+    async def _grace_over(self, room_id: str, user_id: str) -> None:
+        async with self._room(room_id):
+            if self.grace.is_pending(room_id, user_id) or await self.hub.is_present(
+                room_id, user_id
+            ):
+                return  # back in time (or a new grace began meanwhile)
+            await self._release(room_id, user_id)
+
+    async def _release(self, room_id: str, user_id: str) -> None:
+        """Free the seat; the room hears of it (the REST view and the room's view agree)."""
+        count = await self.meetings.release_seat(room_id, user_id)
+        if count is not None:
+            data = {"user_id": user_id, "room_id": room_id, "participant_count": count}
+            await self.hub.publish(room_id, Event(ServerMessage.USER_LEFT, data))
+
+
+def _user_joined(detail: MeetingDetail, user_id: str) -> Event:
+    seat = next(seat for seat in detail.participants if seat.user_id == user_id)
+    data = {
+        "user": {"id": seat.user_id, "nickname": seat.nickname, "avatar": seat.avatar},
+        "room_id": detail.id,
+        "participant_count": detail.participant_count,
+        "audio_muted": seat.audio_muted,
+        "video_muted": seat.video_muted,
+        "joined_at": format_timestamp(seat.joined_at),
+    }
+    return Event(ServerMessage.USER_JOINED, data)
+
+
+class RoomLocks:
+    """One lock per room, kept only while someone holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, room_id: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(room_id, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[room_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[room_id]
+            if users == 1:
+                del self._locks[room_id]
+            else:
+                self._locks[room_id] = (lock, users - 1)

@@ -1,0 +1,54 @@
+"""What a client may send over the WebSocket, validated like REST bodies (DECISIONS.md §2, §5)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from aimeeting.protocol.messages import MAX_CHAT_LENGTH, MAX_CLIENT_MSG_ID_LENGTH
+from aimeeting.server.validation import RequestModel, clean_text, invalid
+
+
+class RoomIn(RequestModel):
+    """``join_room``, ``leave_room``: and the room every other message names."""
+
+    room_id: str
+
+
+class MediaControlIn(RoomIn):
+    action: Literal["mute_audio", "mute_video"]
+    value: bool
+
+
+class ChatMessageIn(RoomIn):
+    content: str
+    client_msg_id: str | None = Field(None, description="extension: the sender's retry key")
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        return clean_text(
+            value,
+            field="content",
+            min_length=1,
+            max_length=MAX_CHAT_LENGTH,
+            trimmed_max=True,
+            allowed_controls="\n\t\r",
+        )
+
+    @field_validator("client_msg_id")
+    @classmethod
+    def _client_msg_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not 1 <= len(value) <= MAX_CLIENT_MSG_ID_LENGTH:
+            raise invalid("client_msg_id", f"must be 1-{MAX_CLIENT_MSG_ID_LENGTH} characters")
+        if not value.isprintable():
+            raise invalid("client_msg_id", "must not contain control characters")
+        return value
+
+
+class WebRTCSignalIn(RoomIn):
+    to_user_id: str
+    signal: dict[str, Any]
