@@ -57,6 +57,7 @@ def build_services(settings: Settings) -> Services:
     # REST changes that live connections must hear of: a seat taken, a meeting ended, a logout.
     meetings.listener = rooms
     auth.listener = rooms
+    metrics = Metrics()
     return Services(
         settings=settings,
         db=db,
@@ -65,8 +66,8 @@ def build_services(settings: Settings) -> Services:
         meetings=meetings,
         chat=chat,
         rooms=rooms,
-        gateway=Gateway(settings, auth, hub, rooms),
-        metrics=Metrics(),
+        gateway=Gateway(settings, auth, hub, rooms, metrics),
+        metrics=metrics,
     )
 
 

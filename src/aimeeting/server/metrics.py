@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -20,4 +20,21 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.ws_connections = Gauge(
+            "aimeeting_ws_connections",
+            "WebSocket connections open now (authenticated).",
+            registry=self.registry,
+        )
+        self.ws_messages = Counter(
+            "aimeeting_ws_messages_received_total",
+            "WebSocket messages received, by type (unknown types and bad frames: invalid).",
+            ["type"],
+            registry=self.registry,
+        )
+        self.ws_closes = Counter(
+            "aimeeting_ws_closes_total",
+            "WebSocket connections ended, by close code.",
+            ["code"],
+            registry=self.registry,
         )

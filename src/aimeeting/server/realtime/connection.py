@@ -2,7 +2,8 @@
 
 Anything may hand a connection a message at any time without waiting: ``send`` only queues it,
 and the connection's writer task puts it on the wire. A client that stops reading cannot stall
-whoever sends to it; past ``MAX_PENDING`` queued messages it is closed with 1008.
+whoever sends to it; past ``MAX_PENDING`` queued messages it is closed with 1008. A close that
+cannot reach the client within ``CLOSE_TIMEOUT`` (it reads nothing) aborts the connection.
 """
 
 from __future__ import annotations
@@ -68,7 +69,11 @@ class Connection:
         self._outbox: deque[str] = deque()
         self._ready = asyncio.Event()
         self._close_code: int | None = None
+        self._close_reason = ""
         self._writer: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[object] | None = None
+        self._abort_timer: asyncio.TimerHandle | None = None
+        self.aborted = False
 
     def __repr__(self) -> str:
         return f"<Connection user={self.user_id} rooms={sorted(self.rooms)}>"
@@ -78,6 +83,8 @@ class Connection:
         return self._close_code is not None
 
     def start(self) -> None:
+        """Start writing; the calling task is the one reading (cancelled by an abort)."""
+        self._reader = asyncio.current_task()
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.user_id}")
 
     def send(self, event: Event) -> None:
@@ -106,6 +113,16 @@ class Connection:
         if code == CloseCode.POLICY_VIOLATION:
             self._outbox.clear()  # it will never read them
         self._ready.set()
+        self._abort_timer = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self._abort)
+
+    def _abort(self) -> None:
+        if self._writer is None or self._writer.done():
+            return  # the close went out
+        log.warning("ws close not delivered, aborting", extra={"user_id": self.user_id})
+        self.aborted = True
+        self._writer.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
 
     async def _write(self) -> None:
         try:
@@ -118,7 +135,8 @@ class Connection:
                     await self.websocket.close(self._close_code, self._close_reason)
                     return
         except (WebSocketDisconnect, RuntimeError, OSError):
-            pass  # the peer is gone; the reader sees it too
+            # The peer is gone (the reader sees it too): queue nothing more.
+            self._close_code = self._close_code or 1006
 
     async def finish(self) -> None:
         """Stop the writer, after it has flushed a pending close (within ``CLOSE_TIMEOUT``)."""
@@ -127,3 +145,5 @@ class Connection:
         if not self._writer.done() and self._close_code is not None:
             await asyncio.wait([self._writer], timeout=CLOSE_TIMEOUT)
         self._writer.cancel()
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()

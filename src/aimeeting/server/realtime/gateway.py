@@ -23,6 +23,7 @@ from aimeeting.server.api.envelope import language
 from aimeeting.server.auth.service import AuthService
 from aimeeting.server.config import Settings
 from aimeeting.server.errors import AppError, InvalidInput, Throttled
+from aimeeting.server.metrics import Metrics
 from aimeeting.server.realtime.connection import CLOSE_TIMEOUT, Connection
 from aimeeting.server.realtime.events import Event, error_event
 from aimeeting.server.realtime.hub import Hub
@@ -38,8 +39,11 @@ Handler = Callable[[Connection, Any], Awaitable[None]]
 
 
 class Gateway:
-    def __init__(self, settings: Settings, auth: AuthService, hub: Hub, rooms: RoomService) -> None:
+    def __init__(
+        self, settings: Settings, auth: AuthService, hub: Hub, rooms: RoomService, metrics: Metrics
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.auth = auth
         self.hub = hub
         self.rooms = rooms
@@ -94,12 +98,18 @@ class Gateway:
         connection.start()
         self.connections.add(connection)
         self._all_gone.clear()
+        self.metrics.ws_connections.inc()
         self.hub.attach(connection)
         log.info("ws connected", extra={"user_id": claims.user_id})
         connection.send(Event(ServerMessage.CONNECTED, self._welcome(claims.user_id)))
         code = None
         try:
             code = await self._read(connection)
+        except asyncio.CancelledError:
+            if not connection.aborted:
+                raise
+            # Ours: returning lets the server drop the socket the client would not close.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
         finally:
             await self.rooms.disconnected(connection)
             self.hub.detach(connection)
@@ -107,6 +117,8 @@ class Gateway:
             self.connections.discard(connection)
             if not self.connections:
                 self._all_gone.set()
+            self.metrics.ws_connections.dec()
+            self.metrics.ws_closes.labels(str(code)).inc()
             log.info("ws disconnected", extra={"user_id": claims.user_id, "code": code})
 
     def _welcome(self, user_id: str) -> dict[str, Any]:
@@ -138,6 +150,8 @@ class Gateway:
             if wait:
                 raise Throttled(ErrorCode.TOO_MANY_REQUESTS, wait)
             kind, data = _check_envelope(envelope)
+            known = kind in self._handlers or kind == ClientMessage.PING
+            self.metrics.ws_messages.labels(kind if known else "invalid").inc()
             if kind == ClientMessage.PING:
                 connection.send(Event(ServerMessage.PONG, {"request_seq": request_seq}))
                 return
