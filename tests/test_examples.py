@@ -20,9 +20,9 @@ class Terminal:
     def __init__(self, server: ServerProcess, nickname: str, *extra: str) -> None:
         self.output = server.data_dir / f"{nickname}.out"
         self.file = self.output.open("wb")
+        command = [sys.executable, str(MEET), "--server", server.url, "--email", unique_email()]
         self.process = subprocess.Popen(
-            [sys.executable, str(MEET), "--server", server.url, "--email", unique_email()]
-            + ["--nickname", nickname, *extra],
+            [*command, "--nickname", nickname, *extra],
             stdin=subprocess.PIPE,
             stdout=self.file,
             stderr=subprocess.STDOUT,
