@@ -64,18 +64,30 @@ class Gateway:
         self._sweeper = asyncio.create_task(self._sweep(), name="ws-heartbeat")
 
     async def shutdown(self) -> None:
-        """Let each connection finish the message it is handling, then close it with 1001."""
+        """Finish the messages being handled, then close every connection with 1001.
+
+        All connections stop taking messages first, and only once none is in flight are they
+        closed: a chat one of them is sending still reaches all the others.
+        """
         self.shutting_down = True
         if self._sweeper is not None:
             self._sweeper.cancel()
+        connections = list(self.connections)
+        held: list[Connection] = []
 
-        async def close(connection: Connection) -> None:
-            async with connection.busy:
-                connection.close(CloseCode.GOING_AWAY, "server shutting down")
+        async def hold(connection: Connection) -> None:
+            await connection.busy.acquire()
+            held.append(connection)
 
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(CLOSE_TIMEOUT):
-                await asyncio.gather(*(close(c) for c in list(self.connections)))
+                await asyncio.gather(*(hold(c) for c in connections))
+        for connection in connections:
+            connection.close(CloseCode.GOING_AWAY, "server shutting down")
+        for connection in held:
+            connection.busy.release()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
                 await self._all_gone.wait()
 
     # -- one socket ---------------------------------------------------------------------
@@ -136,10 +148,10 @@ class Gateway:
                 code: int | None = message.get("code")
                 return code
             connection.last_seen = time.monotonic()
-            if connection.closing:
-                continue  # it is being closed: what it still sends is not handled
             async with connection.busy:
-                await self._handle(connection, message)
+                # Checked under the lock: shutdown takes it to close between two messages.
+                if not connection.closing:  # else what it still sends is not handled
+                    await self._handle(connection, message)
 
     async def _handle(self, connection: Connection, frame: Message) -> None:
         request_seq: int | None = None
