@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from aimeeting.protocol import CloseCode, ErrorCode, Language
 from aimeeting.server.config import RateLimit
 from aimeeting.server.realtime.events import Event, error_event
+from aimeeting.server.users.schemas import PublicUser
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,14 @@ class Connection:
     def __init__(
         self,
         websocket: WebSocket,
-        user_id: str,
+        user: PublicUser,
         session_id: str,
         lang: Language,
         rate_limit: RateLimit,
     ) -> None:
         self.websocket = websocket
-        self.user_id = user_id
+        self.user = user  # as other members see it (chat's ``sender``)
+        self.user_id = user.id
         self.session_id = session_id
         self.lang = lang
         self.rooms: set[str] = set()

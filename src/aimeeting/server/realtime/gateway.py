@@ -29,6 +29,8 @@ from aimeeting.server.realtime.events import Event, error_event
 from aimeeting.server.realtime.hub import Hub
 from aimeeting.server.realtime.rooms import RoomService
 from aimeeting.server.realtime.schemas import ChatMessageIn, MediaControlIn, RoomIn, WebRTCSignalIn
+from aimeeting.server.users.schemas import PublicUser
+from aimeeting.server.users.service import UserService
 from aimeeting.server.validation import RequestModel, validate
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,16 @@ Handler = Callable[[Connection, Any], Awaitable[None]]
 
 class Gateway:
     def __init__(
-        self, settings: Settings, auth: AuthService, hub: Hub, rooms: RoomService, metrics: Metrics
+        self,
+        settings: Settings,
+        auth: AuthService,
+        users: UserService,
+        hub: Hub,
+        rooms: RoomService,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
+        self.users = users
         self.metrics = metrics
         self.auth = auth
         self.hub = hub
@@ -100,12 +109,13 @@ class Gateway:
             return
         try:
             claims = self.auth.authenticate(websocket.query_params.get("access_token", ""))
+            user = PublicUser.of(await self.users.get(claims.user_id))
         except AppError as exc:
             await websocket.send_text(error_event(exc.code, None, lang).envelope(1))
             await websocket.close(CloseCode.UNAUTHORIZED, "authentication failed")
             return
         connection = Connection(
-            websocket, claims.user_id, claims.session_id, lang, self.settings.ws_rate_limit
+            websocket, user, claims.session_id, lang, self.settings.ws_rate_limit
         )
         connection.start()
         self.connections.add(connection)

@@ -32,8 +32,6 @@ from aimeeting.server.realtime.schemas import (
     WebRTCSignalIn,
 )
 from aimeeting.server.schemas import format_timestamp
-from aimeeting.server.users.schemas import PublicUser
-from aimeeting.server.users.service import UserService
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +42,10 @@ class RoomService:
         settings: Settings,
         hub: Hub,
         meetings: MeetingService,
-        users: UserService,
         chat: ChatService,
     ) -> None:
         self.hub = hub
         self.meetings = meetings
-        self.users = users
         self.grace = Grace(settings.reconnect_grace, self._grace_over)
         self.relay = ChatRelay(chat, hub)
         self.chat_limiter = SlidingWindowLimiter(settings.chat_rate_limit)
@@ -119,9 +115,8 @@ class RoomService:
     async def chat_message(self, connection: Connection, message: ChatMessageIn) -> None:
         self._member(connection, message.room_id)
         self.chat_limiter.hit(connection.user_id)
-        sender = PublicUser.of(await self.users.get(connection.user_id))
         await self.relay.post(
-            NewMessage(message.room_id, sender, message.content, message.client_msg_id),
+            NewMessage(message.room_id, connection.user, message.content, message.client_msg_id),
             connection,
         )
 
