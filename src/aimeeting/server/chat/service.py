@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,25 +56,36 @@ class ChatService:
         async with self.db.write() as session:
             known = await self._originals(session, batch)
             results: list[Stored] = []
+            rows: list[dict[str, object]] = []
             for item in batch:
                 key = (item.sender.id, item.client_msg_id)
                 original = known.get(key) if item.client_msg_id else None
                 if original is not None:
                     results.append(Stored(original, is_new=False))
                     continue
-                row = models.ChatMessage(
-                    id=new_id("msg"),
-                    meeting_id=item.room_id,
-                    sender_id=item.sender.id,
+                message = ChatMessage(
+                    message_id=new_id("msg"),
+                    room_id=item.room_id,
+                    sender=item.sender,
                     content=item.content,
-                    client_msg_id=item.client_msg_id,
                     created_at=self._next_time(),
+                    client_msg_id=item.client_msg_id,
                 )
-                session.add(row)
-                message = _out(row, item.sender)
+                rows.append(
+                    {
+                        "id": message.message_id,
+                        "meeting_id": message.room_id,
+                        "sender_id": message.sender.id,
+                        "content": message.content,
+                        "client_msg_id": message.client_msg_id,
+                        "created_at": message.created_at,
+                    }
+                )
                 if item.client_msg_id:
                     known[key] = message
                 results.append(Stored(message, is_new=True))
+            if rows:  # one multi-row INSERT, no ORM unit of work: this is chat's hot path
+                await session.execute(insert(models.ChatMessage), rows)
         return results
 
     async def _originals(
