@@ -191,6 +191,19 @@ async def enter(
     return ws
 
 
+async def members(
+    sockets: Sockets, base_url: str, count: int
+) -> tuple[dict[str, Any], list[User], list[Client]]:
+    """A new meeting with ``count`` members in its room, the creator first; each one entered
+    with the earlier ones present (see ``enter``)."""
+    creator, meeting = new_meeting(base_url)
+    people = [creator, *users(base_url, count - 1)]
+    clients: list[Client] = []
+    for person in people:
+        clients.append(await enter(sockets, base_url, person, meeting, *clients))
+    return meeting, people, clients
+
+
 async def error(ws: Client, code: int, type: str, data: dict[str, Any], seq: int = 0) -> None:
     """Send one message; the very next message is its ``error`` with ``request_seq`` echoed."""
     sent = await ws.send(type, data, **({"seq": seq} if seq else {}))
@@ -317,12 +330,8 @@ async def test_join_room_repeated_on_the_same_connection_is_heard_by_self_only(
 async def test_leave_room_tells_the_others_and_not_the_leaver(
     base_url: str, sockets: Sockets
 ) -> None:
-    creator, meeting = new_meeting(base_url)
-    bob, carol = users(base_url, 2)
+    meeting, (creator, bob, carol), (a, b, c) = await members(sockets, base_url, 3)
     room = meeting["id"]
-    a = await enter(sockets, base_url, creator, meeting)
-    b = await enter(sockets, base_url, bob, meeting, a)
-    c = await enter(sockets, base_url, carol, meeting, a, b)
 
     await c.send("leave_room", {"room_id": room})
     for ws in (a, b):
@@ -384,11 +393,8 @@ async def test_actions_in_a_room_not_joined_are_40301(base_url: str, sockets: So
 async def test_media_control_broadcasts_both_flags_to_everyone(
     base_url: str, sockets: Sockets
 ) -> None:
-    creator, meeting = new_meeting(base_url)
-    (bob,) = users(base_url, 1)
+    meeting, (creator, bob), (a, b) = await members(sockets, base_url, 2)
     room = meeting["id"]
-    a = await enter(sockets, base_url, creator, meeting)
-    b = await enter(sockets, base_url, bob, meeting, a)
     steps = [
         ("mute_audio", True, (True, False)),
         ("mute_audio", True, (True, False)),  # unchanged: still broadcast (the ack)
@@ -417,11 +423,8 @@ async def test_media_control_broadcasts_both_flags_to_everyone(
 async def test_media_control_with_a_bad_action_or_value_is_refused(
     base_url: str, sockets: Sockets
 ) -> None:
-    creator, meeting = new_meeting(base_url)
-    (bob,) = users(base_url, 1)
+    meeting, (creator, _bob), (a, b) = await members(sockets, base_url, 2)
     room = meeting["id"]
-    a = await enter(sockets, base_url, creator, meeting)
-    b = await enter(sockets, base_url, bob, meeting, a)
     cases: list[tuple[dict[str, Any], int]] = [
         ({"room_id": room, "action": "mute", "value": True}, 40004),
         ({"room_id": room, "action": "MUTE_AUDIO", "value": True}, 40004),
@@ -552,11 +555,8 @@ async def test_takeover_closes_the_older_connection_without_churn(
 
 
 async def test_reconnect_within_the_grace_is_silent(grace_url: str, sockets: Sockets) -> None:
-    creator, meeting = new_meeting(grace_url)
-    (bob,) = users(grace_url, 1)
+    meeting, (creator, bob), (a, b) = await members(sockets, grace_url, 2)
     room = meeting["id"]
-    a = await enter(sockets, grace_url, creator, meeting)
-    b = await enter(sockets, grace_url, bob, meeting, a)
 
     a.abort()
     dropped = time.monotonic()
@@ -576,12 +576,8 @@ async def test_reconnect_within_the_grace_is_silent(grace_url: str, sockets: Soc
 async def test_a_drop_without_return_releases_the_seat_after_the_grace(
     grace_url: str, sockets: Sockets
 ) -> None:
-    creator, meeting = new_meeting(grace_url)
-    bob, carol = users(grace_url, 2)
+    meeting, (creator, bob, carol), (a, b, c) = await members(sockets, grace_url, 3)
     room = meeting["id"]
-    a = await enter(sockets, grace_url, creator, meeting)
-    b = await enter(sockets, grace_url, bob, meeting, a)
-    c = await enter(sockets, grace_url, carol, meeting, a, b)
 
     await c.close()
     dropped = time.monotonic()
@@ -620,12 +616,9 @@ async def test_a_rest_seat_never_used_is_released_after_the_grace(
 async def test_meeting_end_tells_members_then_closes_their_connections(
     base_url: str, sockets: Sockets
 ) -> None:
-    creator, meeting = new_meeting(base_url)
-    (bob,) = users(base_url, 1)
+    meeting, (creator, bob), (a, b) = await members(sockets, base_url, 2)
     room = meeting["id"]
     elsewhere = create_meeting(bob)
-    a = await enter(sockets, base_url, creator, meeting)
-    b = await enter(sockets, base_url, bob, meeting, a)
     b_other = await enter(sockets, base_url, bob, elsewhere)  # same user, another room
 
     end_meeting(creator, room)
@@ -651,13 +644,10 @@ async def test_meeting_end_tells_members_then_closes_their_connections(
 async def test_logout_closes_that_sessions_connections_and_the_seat_follows_the_grace(
     grace_url: str, sockets: Sockets
 ) -> None:
-    creator, meeting = new_meeting(grace_url)
-    (bob,) = users(grace_url, 1)
+    meeting, (creator, bob), (a, b) = await members(sockets, grace_url, 2)
     room = meeting["id"]
     login = creator.http.post("/auth/login", json={"email": creator.email, "password": PASSWORD})
     second_session = ok(login)["tokens"]["access_token"]
-    a = await enter(sockets, grace_url, creator, meeting)
-    b = await enter(sockets, grace_url, bob, meeting, a)
     a_idle = await sockets.connect(grace_url, creator)  # same session, in no room
     a_other = await sockets.connect(grace_url, creator, second_session)
 

@@ -120,13 +120,18 @@ def parse_json_body(raw: bytes, model: type[Model], *, optional: bool = False) -
         if optional:
             return model()
         raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "a JSON object is required"})
+    return validate(json_object(raw, "body"), model)
+
+
+def json_object(raw: str | bytes, where: str) -> dict[str, Any]:
+    """Decoded JSON that must be an object; else 40003 naming ``where`` (a body, a frame)."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "not valid JSON"}) from None
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {where: "not valid JSON"}) from None
     if not isinstance(data, dict):
-        raise InvalidInput(ErrorCode.MISSING_FIELD, {"body": "must be a JSON object"})
-    return validate(data, model)
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {where: "must be a JSON object"})
+    return data
 
 
 def validate(data: dict[str, Any], model: type[Model]) -> Model:

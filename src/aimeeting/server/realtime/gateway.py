@@ -14,7 +14,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from starlette.types import Message
 from starlette.websockets import WebSocket
 
@@ -31,7 +30,7 @@ from aimeeting.server.realtime.rooms import RoomService
 from aimeeting.server.realtime.schemas import ChatMessageIn, MediaControlIn, RoomIn, WebRTCSignalIn
 from aimeeting.server.users.schemas import PublicUser
 from aimeeting.server.users.service import UserService
-from aimeeting.server.validation import RequestModel, validate
+from aimeeting.server.validation import RequestModel, json_object, validate
 
 log = logging.getLogger(__name__)
 
@@ -204,13 +203,7 @@ def _decode(frame: Message) -> dict[str, Any]:
     text = frame.get("text")
     if text is None:
         raise InvalidInput(ErrorCode.MISSING_FIELD, {"frame": "binary frames are not accepted"})
-    try:
-        envelope = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(ErrorCode.MISSING_FIELD, {"frame": "not valid JSON"}) from None
-    if not isinstance(envelope, dict):
-        raise InvalidInput(ErrorCode.MISSING_FIELD, {"frame": "must be a JSON object"})
-    return envelope
+    return json_object(text, "frame")
 
 
 def _readable_seq(envelope: dict[str, Any]) -> int | None:
