@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
-from aimeeting.protocol import CloseCode, ErrorCode, ServerMessage
+from aimeeting.protocol import CloseCode, ErrorCode, MediaAction, ServerMessage
 from aimeeting.server.auth.throttle import SlidingWindowLimiter
 from aimeeting.server.chat.service import ChatService, NewMessage
 from aimeeting.server.config import Settings
@@ -99,7 +99,9 @@ class RoomService:
     async def media_control(self, connection: Connection, message: MediaControlIn) -> None:
         room_id, user_id = message.room_id, connection.user_id
         self._member(connection, room_id)
-        flag: MediaFlag = "audio_muted" if message.action == "mute_audio" else "video_muted"
+        flag: MediaFlag = (
+            "audio_muted" if message.action is MediaAction.MUTE_AUDIO else "video_muted"
+        )
         state = await self.meetings.set_media(room_id, user_id, flag, message.value)
         if state is None:  # the seat went meanwhile (the meeting ended)
             raise Forbidden({"room_id": "no seat in this meeting"})

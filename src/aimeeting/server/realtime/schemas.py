@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from aimeeting.protocol.messages import MAX_CHAT_LENGTH, MAX_CLIENT_MSG_ID_LENGTH
+from aimeeting.protocol.messages import MAX_CHAT_LENGTH, MAX_CLIENT_MSG_ID_LENGTH, MediaAction
 from aimeeting.server.validation import RequestModel, clean_text, invalid
 
 
@@ -17,7 +17,7 @@ class RoomIn(RequestModel):
 
 
 class MediaControlIn(RoomIn):
-    action: Literal["mute_audio", "mute_video"]
+    action: MediaAction = Field(strict=False)  # the enum's value, as JSON carries it
     value: bool
 
 
