@@ -67,6 +67,10 @@ class Gateway:
             ClientMessage.CHAT_MESSAGE: (ChatMessageIn, rooms.chat_message),
             ClientMessage.WEBRTC_SIGNAL: (WebRTCSignalIn, rooms.webrtc_signal),
         }
+        # Counters looked up once, not per message.
+        self._received = {
+            kind: metrics.ws_messages.labels(kind) for kind in (*ClientMessage, "invalid")
+        }
 
     async def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep(), name="ws-heartbeat")
@@ -171,8 +175,7 @@ class Gateway:
             if wait:
                 raise Throttled(ErrorCode.TOO_MANY_REQUESTS, wait)
             kind, data = _check_envelope(envelope)
-            known = kind in self._handlers or kind == ClientMessage.PING
-            self.metrics.ws_messages.labels(kind if known else "invalid").inc()
+            (self._received.get(kind) or self._received["invalid"]).inc()
             if kind == ClientMessage.PING:
                 connection.send(Event(ServerMessage.PONG, {"request_seq": request_seq}))
                 return
