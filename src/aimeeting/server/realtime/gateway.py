@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from aimeeting.protocol import ClientMessage, CloseCode, ErrorCode, ServerMessage
 from aimeeting.server.api.envelope import language
 from aimeeting.server.auth.service import AuthService
+from aimeeting.server.auth.tokens import Claims
 from aimeeting.server.config import Settings
 from aimeeting.server.errors import AppError, InvalidInput, Throttled
 from aimeeting.server.metrics import Metrics
@@ -111,8 +112,7 @@ class Gateway:
             await websocket.close(CloseCode.GOING_AWAY, "server shutting down")
             return
         try:
-            claims = self.auth.authenticate(websocket.query_params.get("access_token", ""))
-            user = PublicUser.of(await self.users.get(claims.user_id))
+            claims, user = await self._authenticate(websocket.query_params.get("access_token", ""))
         except AppError as exc:
             await websocket.send_text(error_event(exc.code, None, lang).envelope(1))
             await websocket.close(CloseCode.UNAUTHORIZED, "authentication failed")
@@ -145,6 +145,13 @@ class Gateway:
             self.metrics.ws_connections.dec()
             self.metrics.ws_closes.labels(str(code)).inc()
             log.info("ws disconnected", extra={"user_id": claims.user_id, "code": code})
+
+    async def _authenticate(self, token: str) -> tuple[Claims, PublicUser]:
+        claims = self.auth.authenticate(token)
+        user = PublicUser.of(await self.users.get(claims.user_id))
+        # Checked again, with no await until the connection is registered: a logout that came
+        # while the profile was loading must not miss this socket.
+        return self.auth.authenticate(token), user
 
     def _welcome(self, user_id: str) -> dict[str, Any]:
         return {
