@@ -14,7 +14,15 @@ from tests.utils.api import create_meeting, join, register
 from tests.utils.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_MODULES = ("fastapi", "starlette", "sqlalchemy", "alembic", "uvicorn", "pydantic_settings")
+SERVER_MODULES = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "alembic",
+    "uvicorn",
+    "pydantic",
+    "pydantic_settings",
+)
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -30,7 +38,8 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def test_importing_the_package_loads_no_server_dependency() -> None:
     code = (
-        "import sys, aimeeting, aimeeting.protocol;"
+        "import sys, aimeeting, aimeeting.protocol, aimeeting.terminal;"
+        "from aimeeting import MeetingSDK, SDKConfig, Meeting, MeetingEvent, MeetingError;"
         f"print(sorted(m for m in {SERVER_MODULES!r} if m in sys.modules))"
     )
     result = subprocess.run(

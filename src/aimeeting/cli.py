@@ -1,4 +1,5 @@
-"""The ``aimeeting`` command: ``serve`` and ``db upgrade`` (needs the ``server`` extra)."""
+"""The ``aimeeting`` command: ``serve`` and ``db upgrade`` (need the ``server`` extra), and
+``chat``, the terminal client on the SDK (needs only the base install)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,19 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    chat = commands.add_parser("chat", help="meet and chat from this terminal (the SDK)")
+    from aimeeting.terminal import add_arguments
+
+    add_arguments(chat)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "chat":  # the client: no server dependency
+        from aimeeting import terminal
+
+        return terminal.main(args)
     try:
         from aimeeting.server import cli
     except ImportError as exc:

@@ -1,0 +1,54 @@
+"""A bot on the Python SDK: joins a meeting by its number and answers chat.
+
+    python examples/bot.py 123456789                     # with `aimeeting serve` running
+    python examples/bot.py --server http://host:3000 123456789
+
+It answers `/time` with the time, `/who` with who is here, and anything else with an echo.
+It leaves when the meeting ends, or on Ctrl-C. The first run registers its account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from datetime import datetime
+
+from aimeeting import JoinMeetingOptions, Meeting, MeetingError, MeetingEvent, MeetingSDK, SDKConfig
+from aimeeting.sdk import ChatMessage
+
+
+def answer(meeting: Meeting, message: ChatMessage) -> str:
+    if message.content == "/time":
+        return f"it is {datetime.now():%H:%M:%S} here"
+    if message.content == "/who":
+        return "here: " + ", ".join(p.nickname for p in meeting.participants)
+    return f"{message.sender.nickname} said: {message.content}"
+
+
+async def main(args: argparse.Namespace) -> None:
+    async with MeetingSDK(SDKConfig.for_server(args.server)) as sdk:
+        try:
+            await sdk.login(args.email, args.password)
+        except MeetingError:  # first run: no such account yet
+            await sdk.register(args.email, args.password, args.nickname)
+        # A bot has no microphone or camera: it joins muted.
+        options = JoinMeetingOptions(audio_muted=True, video_muted=True)
+        meeting = await sdk.join_meeting(args.number, options)
+        print(f"joined {meeting.meeting_number} as {args.nickname}", flush=True)
+        async for event in meeting.events(MeetingEvent.CHAT_MESSAGE):
+            assert isinstance(event, ChatMessage)
+            if event.sender.id != meeting.local_user_id:
+                await meeting.send_chat_message(answer(meeting, event))
+        print("the meeting ended", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("number", help="the 9-digit meeting number")
+    parser.add_argument("--server", default="http://127.0.0.1:3000")
+    parser.add_argument("--email", default="helper-bot@example.com")
+    parser.add_argument("--password", default="Passw0rd!")
+    parser.add_argument("--nickname", default="HelperBot")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main(parser.parse_args()))

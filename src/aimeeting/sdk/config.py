@@ -1,0 +1,121 @@
+"""What the SDK is configured with: the contract's ``SDKConfig``, ``TURNServer``, ``LogLevel``
+and the meeting options, plus the SDK's own settings (credentials, timings)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+API_PATH = "/v1"
+WS_PATH = "/v1/ws"
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+    @property
+    def logging_level(self) -> int:
+        """The stdlib ``logging`` level of this level."""
+        return {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING}.get(
+            self.value, logging.ERROR
+        )
+
+
+@dataclass(frozen=True)
+class TURNServer:
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateMeetingOptions:
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class JoinMeetingOptions:
+    audio_muted: bool = False
+    video_muted: bool = False
+
+
+@dataclass
+class SDKConfig:
+    """The contract's ``SDKConfig`` (``api_server``, ``ws_server``, ``stun_servers``,
+    ``turn_servers``, ``log_level``) and the SDK's extensions below them.
+
+    ``api_server`` is the REST base (``http://host:3000/v1``) and ``ws_server`` the WebSocket
+    endpoint (``ws://host:3000/v1/ws``); a bare origin gets ``/v1`` or ``/v1/ws`` appended.
+    """
+
+    api_server: str
+    ws_server: str
+    stun_servers: list[str] = field(default_factory=list)
+    turn_servers: list[TURNServer] = field(default_factory=list)
+    log_level: LogLevel | None = None
+    # Extension: an existing session (e.g. saved from ``MeetingSDK.tokens``).
+    access_token: str | None = None
+    refresh_token: str | None = None
+    # Extension: timings, in seconds.
+    request_timeout: float = 10.0
+    heartbeat_interval: float = 30.0
+    reconnect_base_delay: float = 0.25
+    reconnect_max_delay: float = 5.0
+    reconnect_timeout: float = 120.0
+    language: str | None = None  # sent as Accept-Language ("en" for English error texts)
+
+    @classmethod
+    def for_server(cls, url: str, **options: Any) -> SDKConfig:
+        """Both addresses from one origin: ``SDKConfig.for_server("http://localhost:3000")``."""
+        origin = url.rstrip("/")
+        ws_origin = "ws" + origin.removeprefix("http")  # http→ws, https→wss
+        return cls(api_server=origin + API_PATH, ws_server=ws_origin + WS_PATH, **options)
+
+    @property
+    def api_base(self) -> str:
+        return _with_default_path(self.api_server, API_PATH)
+
+    @property
+    def ws_url(self) -> str:
+        return _with_default_path(self.ws_server, WS_PATH)
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host:port`` of the REST server, where ``/healthz`` lives."""
+        parts = urlsplit(self.api_server)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def problems(self) -> dict[str, str]:
+        """What is wrong with this configuration, by field; empty when it is usable."""
+        found: dict[str, str] = {}
+        if not _has_scheme(self.api_server, ("http", "https")):
+            found["api_server"] = "must be an http:// or https:// URL"
+        if not _has_scheme(self.ws_server, ("ws", "wss")):
+            found["ws_server"] = "must be a ws:// or wss:// URL"
+        if any(not url.startswith(("stun:", "stuns:")) for url in self.stun_servers):
+            found["stun_servers"] = "each must be a stun: or stuns: URL"
+        for turn in self.turn_servers:
+            if not turn.urls or any(not u.startswith(("turn:", "turns:")) for u in turn.urls):
+                found["turn_servers"] = "each must list turn: or turns: URLs"
+        if self.log_level is not None and not isinstance(self.log_level, LogLevel):
+            found["log_level"] = "must be a LogLevel"
+        timings = (self.request_timeout, self.heartbeat_interval, self.reconnect_base_delay)
+        if min(timings) <= 0 or self.reconnect_max_delay < self.reconnect_base_delay:
+            found["timings"] = "must be positive, and the max delay at least the base delay"
+        return found
+
+
+def _has_scheme(url: str, schemes: tuple[str, ...]) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in schemes and bool(parts.netloc)
+
+
+def _with_default_path(url: str, path: str) -> str:
+    url = url.rstrip("/")
+    return url if urlsplit(url).path else url + path

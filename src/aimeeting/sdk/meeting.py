@@ -1,0 +1,455 @@
+"""``Meeting``: a room entered over its own WebSocket. Keeps ``participants`` and ``state``
+current, turns server messages into events, and after a reconnect rejoins, fetches the chat
+missed meanwhile and re-sends what was not echoed (with its ``client_msg_id``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from aimeeting.protocol import ClientMessage, CloseCode, ErrorCode, MediaAction, ServerMessage
+from aimeeting.protocol.messages import MAX_CHAT_LENGTH
+from aimeeting.sdk.config import SDKConfig
+from aimeeting.sdk.connection import Link
+from aimeeting.sdk.errors import (
+    MeetingError,
+    SDKErrorCode,
+    invalid_argument,
+    network_error,
+    server_error,
+)
+from aimeeting.sdk.events import EventEmitter, EventHandler
+from aimeeting.sdk.models import (
+    ChatMessage,
+    ConnectionState,
+    ConnectionStateChangedEvent,
+    ErrorEvent,
+    EventObject,
+    MediaStateChangedEvent,
+    MeetingEndedEvent,
+    MeetingEvent,
+    MeetingState,
+    NetworkQuality,
+    NetworkQualityChangedEvent,
+    Participant,
+    User,
+    UserJoinedEvent,
+    UserLeftEvent,
+    parse_time,
+)
+from aimeeting.sdk.rest import RestClient
+
+log = logging.getLogger("aimeeting.sdk.meeting")
+
+HISTORY_PAGE = 100
+HISTORY_MAX_PAGES = 20  # catch-up reads at most 2,000 missed messages
+
+
+@dataclass
+class _PendingChat:
+    """A chat message sent (or queued) and not yet echoed by the server."""
+
+    content: str
+    future: asyncio.Future[ChatMessage]
+    sent_on: object = None  # the transport it was last sent on
+
+
+class Meeting:
+    """A meeting you are in. Made by ``MeetingSDK.create_meeting``/``join_meeting``."""
+
+    def __init__(self, rest: RestClient, config: SDKConfig, me: User, detail: dict[str, Any]):
+        self._rest = rest
+        self._me = me
+        self.id: str = detail["id"]
+        self.meeting_number: str = detail["meeting_number"]
+        self.title: str | None = detail.get("title")
+        self.creator_id: str | None = detail.get("creator_id")
+        self.state = MeetingState(detail.get("status", MeetingState.ACTIVE))
+        self._participants = {
+            p["user_id"]: Participant.of(p) for p in detail.get("participants", [])
+        }
+        self._events = EventEmitter()
+        self._link = Link(config, rest, self)
+        self._pending: dict[str, _PendingChat] = {}
+        self._chat_seqs: dict[int, str] = {}  # seq on the current socket → client_msg_id
+        self._seen: set[str] = set()  # message ids delivered, so none is delivered twice
+        self._held: list[dict[str, Any]] | None = None  # live chat held during a catch-up
+        self._quality: NetworkQuality | None = None
+        self._seat_time: datetime | None = None  # when we first took our seat (server clock)
+        self._last_state = ConnectionState.DISCONNECTED
+        self._starting = False
+        self._closed = False
+
+    # --- the contract's properties ----------------------------------------------------------
+
+    @property
+    def participants(self) -> list[Participant]:
+        """Who holds a seat now, oldest seat first."""
+        return list(self._participants.values())
+
+    @property
+    def local_user_id(self) -> str:
+        """Extension: the id of the user this SDK is signed in as."""
+        return self._me.id
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        """Extension: connected, reconnecting, or disconnected."""
+        return self._link.state
+
+    @property
+    def network_quality(self) -> NetworkQuality | None:
+        return self._quality
+
+    # --- the contract's methods -------------------------------------------------------------
+
+    async def leave(self) -> None:
+        """Leave the room (the seat is released at once) and close. Idempotent."""
+        if self._closed:
+            return
+        if self._link.connected:
+            with contextlib.suppress(MeetingError):
+                await self._link.send(ClientMessage.LEAVE_ROOM, {"room_id": self.id})
+                # Messages are handled in order: the pong says the leave is done.
+                await self._link.ping()
+        await self._close(network_error("you left the meeting"))
+
+    async def mute_audio(self, muted: bool) -> None:
+        await self._media(MediaAction.MUTE_AUDIO, muted)
+
+    async def mute_video(self, muted: bool) -> None:
+        await self._media(MediaAction.MUTE_VIDEO, muted)
+
+    async def send_chat_message(self, content: str) -> ChatMessage:
+        """Send a chat message; returns it as stored, once the server echoed it.
+
+        Sent while reconnecting, it waits and goes out after the rejoin; a message whose echo
+        was lost is sent again with the same ``client_msg_id`` (the server stores it once).
+        """
+        text = content.strip() if isinstance(content, str) else ""
+        if not 1 <= len(text) <= MAX_CHAT_LENGTH:
+            raise invalid_argument(f"content must be 1-{MAX_CHAT_LENGTH} characters")
+        self._ensure_open()
+        client_msg_id = uuid.uuid4().hex
+        pending = _PendingChat(content, asyncio.get_running_loop().create_future())
+        self._pending[client_msg_id] = pending
+        try:
+            if self._link.connected:
+                await self._send_chat(client_msg_id, pending)
+            return await pending.future
+        finally:
+            self._pending.pop(client_msg_id, None)
+
+    def on(self, event: MeetingEvent, handler: EventHandler) -> None:
+        """Call ``handler(event_object)`` (a function or a coroutine) for each such event."""
+        self._events.on(event, handler)
+
+    def off(self, event: MeetingEvent, handler: EventHandler) -> None:
+        self._events.off(event, handler)
+
+    def events(self, *kinds: MeetingEvent) -> AsyncIterator[EventObject]:
+        """``async for event in meeting.events()``: every event (or only ``kinds``) from now
+        until the meeting is left, ends, or its connection is lost for good."""
+        return self._events.subscribe(*kinds)
+
+    def __aiter__(self) -> AsyncIterator[EventObject]:
+        return self.events()
+
+    # --- extensions -------------------------------------------------------------------------
+
+    async def end(self) -> None:
+        """End the meeting for everyone (its creator only; else PERMISSION_DENIED)."""
+        await self._rest.call("POST", f"/meetings/{self.id}/end")
+
+    async def chat_history(self, limit: int = 50, before: str | None = None) -> list[ChatMessage]:
+        """Stored chat, newest first (``before``: a message id, to page on)."""
+        data = await self._history_page(limit, before)
+        return [ChatMessage.of(m) for m in data["messages"]]
+
+    # --- internals: entering ----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect and enter the room; returns once ``room_state`` arrived."""
+        self._starting = True
+        try:
+            await self._link.start()
+        except BaseException:
+            self._closed = True
+            await self._events.close()
+            raise
+        finally:
+            self._starting = False
+        if self.state is MeetingState.WAITING:
+            self.state = MeetingState.ACTIVE
+
+    async def enter(self, first: bool) -> None:
+        """After each (re)connect: join the room, catch up on chat, re-send the unechoed."""
+        self._chat_seqs.clear()
+        if not first:
+            self._held = []
+        try:
+            await self._join_room()
+            if not first:
+                await self._catch_up()
+        finally:
+            held, self._held = self._held or [], None
+            for message in held:
+                self._deliver_chat(message)
+        await self._resend_pending()
+
+    async def _join_room(self) -> None:
+        try:
+            await self._request_room_state()
+        except MeetingError as exc:
+            if exc.server_code != ErrorCode.FORBIDDEN:
+                raise
+            # Our seat was released (we were away longer than the grace): take one again.
+            log.info("seat released while away: joining again")
+            me = self._participants.get(self._me.id)
+            body = {"audio_muted": me.audio_muted, "video_muted": me.video_muted} if me else None
+            await self._rest.call("POST", f"/meetings/{self.meeting_number}/join", json=body)
+            await self._request_room_state()
+
+    async def _request_room_state(self) -> None:
+        def is_room_state(message: dict[str, Any]) -> bool:
+            data = message.get("data") or {}
+            return (
+                message.get("type") == ServerMessage.ROOM_STATE and data.get("room_id") == self.id
+            )
+
+        data = {"room_id": self.id}
+        await self._link.request(ClientMessage.JOIN_ROOM, data, is_room_state, wait_connected=False)
+
+    async def _catch_up(self) -> None:
+        """Deliver, oldest first, the chat stored while we were away (and not yet seen)."""
+        missed: list[dict[str, Any]] = []
+        before: str | None = None
+        for _ in range(HISTORY_MAX_PAGES):
+            page = await self._history_page(HISTORY_PAGE, before)
+            fresh = [m for m in page["messages"] if m["message_id"] not in self._seen]
+            missed.extend(fresh)
+            if len(fresh) < len(page["messages"]) or not page["has_more"]:
+                break
+            before = page["messages"][-1]["message_id"]
+        for message in reversed(missed):
+            if not self._is_before_our_seat(message):
+                self._deliver_chat(message)
+
+    def _is_before_our_seat(self, message: dict[str, Any]) -> bool:
+        """Chat from before we first took our seat was never ours to receive."""
+        seat = self._seat_time
+        created = parse_time(message.get("created_at"))
+        return seat is not None and created is not None and created < seat
+
+    async def _history_page(self, limit: int, before: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit} | ({"before": before} if before else {})
+        data: dict[str, Any] = await self._rest.call(
+            "GET", f"/meetings/{self.id}/messages", params=params
+        )
+        return data
+
+    async def _resend_pending(self) -> None:
+        transport = self._link.transport
+        while unsent := [(k, p) for k, p in self._pending.items() if p.sent_on is not transport]:
+            for client_msg_id, pending in unsent:
+                if client_msg_id in self._pending:
+                    await self._send_chat(client_msg_id, pending)
+
+    async def _send_chat(self, client_msg_id: str, pending: _PendingChat) -> None:
+        pending.sent_on = self._link.transport
+        data = {"room_id": self.id, "content": pending.content, "client_msg_id": client_msg_id}
+
+        def remember(seq: int) -> None:
+            self._chat_seqs[seq] = client_msg_id
+
+        try:
+            await self._link.send(ClientMessage.CHAT_MESSAGE, data, on_seq=remember)
+        except MeetingError:
+            pending.sent_on = None  # goes out again after the reconnect
+
+    async def _media(self, action: MediaAction, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise invalid_argument("muted must be a boolean")
+        self._ensure_open()
+
+        def is_ack(message: dict[str, Any]) -> bool:
+            data = message.get("data") or {}
+            return (
+                message.get("type") == ServerMessage.MEDIA_STATE_CHANGED
+                and data.get("user_id") == self._me.id
+            )
+
+        data = {"room_id": self.id, "action": action, "value": value}
+        await self._link.request(ClientMessage.MEDIA_CONTROL, data, is_ack)
+
+    def _ensure_open(self) -> None:
+        if self.state is MeetingState.ENDED:
+            raise MeetingError(SDKErrorCode.INVALID_ARGUMENT, "the meeting has ended")
+        if self._closed:
+            raise network_error("this meeting is closed (left, or its connection was lost)")
+
+    async def _close(self, reason: MeetingError) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._link.close()
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(reason)
+        await self._events.close()
+
+    # --- internals: what the server says ----------------------------------------------------
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        kind, data = message.get("type"), message.get("data") or {}
+        if data.get("room_id", self.id) != self.id:
+            return
+        handler = _HANDLERS.get(str(kind))
+        if handler is not None:
+            handler(self, data)
+
+    def _on_room_state(self, data: dict[str, Any]) -> None:
+        current = {p["user_id"]: Participant.of(p) for p in data["participants"]}
+        previous, self._participants = self._participants, current
+        me = current.get(self._me.id)
+        if me is not None and self._seat_time is None:
+            self._seat_time = me.joined_at
+        for user_id, gone in previous.items():
+            if user_id not in current:
+                self._emit(UserLeftEvent(self.id, user_id, len(current), gone))
+        for user_id, now in current.items():
+            before = previous.get(user_id)
+            if before is None and user_id != self._me.id:
+                self._emit(_joined_event(self.id, now, len(current)))
+            elif before is not None and _media_of(before) != _media_of(now):
+                self._emit(MediaStateChangedEvent(self.id, user_id, *_media_of(now)))
+
+    def _on_user_joined(self, data: dict[str, Any]) -> None:
+        user = User.of(data["user"])
+        known = user.id in self._participants
+        participant = Participant(
+            user.id,
+            user.nickname,
+            user.avatar,
+            bool(data.get("audio_muted", False)),
+            bool(data.get("video_muted", False)),
+            parse_time(data.get("joined_at")),
+        )
+        self._participants[user.id] = participant
+        if not known and user.id != self._me.id:
+            self._emit(_joined_event(self.id, participant, data["participant_count"]))
+
+    def _on_user_left(self, data: dict[str, Any]) -> None:
+        gone = self._participants.pop(data["user_id"], None)
+        if gone is not None:
+            self._emit(UserLeftEvent(self.id, data["user_id"], data["participant_count"], gone))
+
+    def _on_media(self, data: dict[str, Any]) -> None:
+        user_id, audio, video = data["user_id"], data["audio_muted"], data["video_muted"]
+        if (participant := self._participants.get(user_id)) is not None:
+            self._participants[user_id] = replace(participant, audio_muted=audio, video_muted=video)
+        self._emit(MediaStateChangedEvent(self.id, user_id, audio, video))
+
+    def _on_chat(self, data: dict[str, Any]) -> None:
+        if self._held is not None:
+            self._held.append(data)  # after the missed ones, in order
+        else:
+            self._deliver_chat(data)
+
+    def _deliver_chat(self, data: dict[str, Any]) -> None:
+        """Settle our pending send, and emit the message unless it was delivered before."""
+        message = ChatMessage.of(data)
+        pending = self._pending.get(message.client_msg_id or "")
+        mine = message.sender.id == self._me.id
+        if pending is not None and mine and not pending.future.done():
+            pending.future.set_result(message)
+        if message.message_id in self._seen:
+            return
+        self._seen.add(message.message_id)
+        self._emit(message)
+
+    def _on_meeting_ended(self, data: dict[str, Any]) -> None:
+        if self.state is MeetingState.ENDED:
+            return
+        self.state = MeetingState.ENDED
+        self._participants.clear()
+        self._emit(MeetingEndedEvent(self.id, parse_time(data.get("ended_at"))))
+
+    def _on_error(self, data: dict[str, Any]) -> None:
+        error = server_error(data["code"], str(data.get("message", "")), data.get("details"))
+        client_msg_id = self._chat_seqs.pop(data.get("request_seq") or -1, None)
+        pending = self._pending.get(client_msg_id or "")
+        if pending is not None and not pending.future.done():
+            pending.future.set_exception(error)  # e.g. 42901: too many messages
+            return
+        self._emit(ErrorEvent(error))
+
+    # --- internals: the connection ----------------------------------------------------------
+
+    def on_state(
+        self,
+        state: ConnectionState,
+        code: int | None,
+        reason: str | None,
+        error: MeetingError | None,
+    ) -> None:
+        previous, self._last_state = self._last_state, state
+        if state is ConnectionState.DISCONNECTED and code == CloseCode.MEETING_ENDED:
+            self._on_meeting_ended({})
+        self._emit(ConnectionStateChangedEvent(state, previous, code, reason))
+        if state is ConnectionState.DISCONNECTED and not (self._closed or self._starting):
+            failure = error or _close_error(code, reason)
+            if failure is not None:
+                self._emit(ErrorEvent(failure))
+            asyncio.get_running_loop().create_task(self._close(failure or network_error("closed")))
+
+    def on_quality(self, quality: NetworkQuality, rtt_ms: float | None, missed: int) -> None:
+        if quality is self._quality:
+            return
+        previous, self._quality = self._quality, quality
+        self._emit(NetworkQualityChangedEvent(quality, previous, rtt_ms, missed))
+
+    def _emit(self, event: EventObject) -> None:
+        self._events.emit(event)
+
+
+def _close_error(code: int | None, reason: str | None) -> MeetingError | None:
+    """What to report when the connection ended for good; a meeting's end is no error."""
+    if code == CloseCode.MEETING_ENDED:
+        return None
+    if code == CloseCode.UNAUTHORIZED:
+        return MeetingError(SDKErrorCode.PERMISSION_DENIED, "logged out", {"close_code": code})
+    return network_error(reason or "connection lost", close_code=code)
+
+
+def _media_of(participant: Participant) -> tuple[bool, bool]:
+    return participant.audio_muted, participant.video_muted
+
+
+def _joined_event(room_id: str, participant: Participant, count: int) -> UserJoinedEvent:
+    user = User(participant.user_id, participant.nickname, participant.avatar)
+    return UserJoinedEvent(
+        room_id,
+        user,
+        count,
+        participant.audio_muted,
+        participant.video_muted,
+        participant.joined_at,
+    )
+
+
+_HANDLERS: dict[str, Callable[[Meeting, dict[str, Any]], None]] = {
+    ServerMessage.ROOM_STATE: Meeting._on_room_state,
+    ServerMessage.USER_JOINED: Meeting._on_user_joined,
+    ServerMessage.USER_LEFT: Meeting._on_user_left,
+    ServerMessage.MEDIA_STATE_CHANGED: Meeting._on_media,
+    ServerMessage.CHAT_MESSAGE: Meeting._on_chat,
+    ServerMessage.MEETING_ENDED: Meeting._on_meeting_ended,
+    ServerMessage.ERROR: Meeting._on_error,
+}

@@ -1,0 +1,220 @@
+"""The contract's data types (``Participant``, ``MeetingState``, ``MeetingEvent``, devices) and
+the event objects handlers receive: one frozen dataclass per event, whose attributes are that
+event's ``data`` fields (``event.content``, ``event.sender.nickname``, ``event.user_id``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from aimeeting.sdk.errors import MeetingError, SDKErrorCode
+
+
+class MeetingState(StrEnum):
+    WAITING = "waiting"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class MeetingEvent(StrEnum):
+    USER_JOINED = "user_joined"
+    USER_LEFT = "user_left"
+    CHAT_MESSAGE = "chat_message"
+    MEDIA_STATE_CHANGED = "media_state_changed"
+    NETWORK_QUALITY_CHANGED = "network_quality_changed"
+    ERROR = "error"
+    # Extensions
+    CONNECTION_STATE_CHANGED = "connection_state_changed"
+    MEETING_ENDED = "meeting_ended"
+
+
+class ConnectionState(StrEnum):
+    """Extension: where the meeting's WebSocket stands."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    DISCONNECTED = "disconnected"
+
+
+class NetworkQuality(StrEnum):
+    """Levels of ``network_quality_changed`` (thresholds in docs/sdk.md)."""
+
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+    LOST = "lost"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time of the API (``2026-02-14T10:00:00.000Z``), or None."""
+    if not isinstance(value, str):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    nickname: str
+    avatar: str | None = None
+    email: str | None = None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> User:
+        return cls(data["id"], data["nickname"], data.get("avatar"), data.get("email"))
+
+
+@dataclass(frozen=True)
+class Participant:
+    user_id: str
+    nickname: str
+    avatar: str | None
+    audio_muted: bool
+    video_muted: bool
+    joined_at: datetime | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Participant:
+        return cls(
+            user_id=data["user_id"],
+            nickname=data["nickname"],
+            avatar=data.get("avatar"),
+            audio_muted=bool(data.get("audio_muted", False)),
+            video_muted=bool(data.get("video_muted", False)),
+            joined_at=parse_time(data.get("joined_at")),
+        )
+
+
+@dataclass(frozen=True)
+class MediaDeviceInfo:
+    device_id: str
+    label: str
+    kind: Literal["videoinput", "audioinput", "audiooutput"]
+
+
+@dataclass(frozen=True)
+class MediaDevices:
+    video_devices: list[MediaDeviceInfo] = field(default_factory=list)
+    audio_input_devices: list[MediaDeviceInfo] = field(default_factory=list)
+    audio_output_devices: list[MediaDeviceInfo] = field(default_factory=list)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserJoinedEvent:
+    room_id: str
+    user: User
+    participant_count: int
+    audio_muted: bool
+    video_muted: bool
+    joined_at: datetime | None
+    type: MeetingEvent = MeetingEvent.USER_JOINED
+
+    @property
+    def user_id(self) -> str:
+        return self.user.id
+
+
+@dataclass(frozen=True)
+class UserLeftEvent:
+    room_id: str
+    user_id: str
+    participant_count: int
+    participant: Participant | None  # extension: who it was, as last seen
+    type: MeetingEvent = MeetingEvent.USER_LEFT
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A stored chat message: the ``chat_message`` event, and what ``send_chat_message``
+    returns."""
+
+    message_id: str
+    room_id: str
+    sender: User
+    content: str
+    created_at: datetime | None
+    client_msg_id: str | None
+    type: MeetingEvent = MeetingEvent.CHAT_MESSAGE
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ChatMessage:
+        return cls(
+            message_id=data["message_id"],
+            room_id=data["room_id"],
+            sender=User.of(data["sender"]),
+            content=data["content"],
+            created_at=parse_time(data.get("created_at")),
+            client_msg_id=data.get("client_msg_id"),
+        )
+
+
+@dataclass(frozen=True)
+class MediaStateChangedEvent:
+    room_id: str
+    user_id: str
+    audio_muted: bool
+    video_muted: bool
+    type: MeetingEvent = MeetingEvent.MEDIA_STATE_CHANGED
+
+
+@dataclass(frozen=True)
+class NetworkQualityChangedEvent:
+    quality: NetworkQuality
+    previous: NetworkQuality | None
+    rtt_ms: float | None  # the last round trip; None when none was measured
+    missed_pongs: int
+    type: MeetingEvent = MeetingEvent.NETWORK_QUALITY_CHANGED
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    """Something failed outside any call (a refused message, a lost connection)."""
+
+    error: MeetingError
+    type: MeetingEvent = MeetingEvent.ERROR
+
+    @property
+    def code(self) -> SDKErrorCode:
+        return self.error.code
+
+    @property
+    def message(self) -> str:
+        return self.error.message
+
+    @property
+    def details(self) -> Any:
+        return self.error.details
+
+
+@dataclass(frozen=True)
+class ConnectionStateChangedEvent:
+    state: ConnectionState
+    previous: ConnectionState
+    close_code: int | None = None  # the WebSocket close code that caused it, if any
+    reason: str | None = None
+    type: MeetingEvent = MeetingEvent.CONNECTION_STATE_CHANGED
+
+
+@dataclass(frozen=True)
+class MeetingEndedEvent:
+    room_id: str
+    ended_at: datetime | None
+    type: MeetingEvent = MeetingEvent.MEETING_ENDED
+
+
+EventObject = (
+    UserJoinedEvent
+    | UserLeftEvent
+    | ChatMessage
+    | MediaStateChangedEvent
+    | NetworkQualityChangedEvent
+    | ErrorEvent
+    | ConnectionStateChangedEvent
+    | MeetingEndedEvent
+)
