@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -19,20 +19,27 @@ from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, users, 
 from aimeeting.server.auth.passwords import PasswordHasher
 from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.auth.service import AuthService
-from aimeeting.server.auth.throttle import AccountLockout, SlidingWindowLimiter
+from aimeeting.server.auth.throttle import AccountLockout, RateLimiter, SlidingWindowLimiter
 from aimeeting.server.auth.tokens import TokenService
 from aimeeting.server.chat.service import ChatService
-from aimeeting.server.config import Settings
+from aimeeting.server.cluster import Cluster
+from aimeeting.server.config import RateLimit, Settings
 from aimeeting.server.db import Database, migrate
 from aimeeting.server.ids import utcnow
 from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.metrics import Metrics
 from aimeeting.server.realtime.gateway import Gateway
-from aimeeting.server.realtime.hub import LocalHub
+from aimeeting.server.realtime.hub import Hub, LocalHub
+from aimeeting.server.realtime.locks import RoomLocks
+from aimeeting.server.realtime.presence import Grace, LocalGrace
 from aimeeting.server.realtime.rooms import RoomService
 from aimeeting.server.users.service import UserService
 
 log = logging.getLogger(__name__)
+
+
+def _local_limiter(_name: str, limit: RateLimit) -> RateLimiter:
+    return SlidingWindowLimiter(limit)
 
 
 def build_services(settings: Settings) -> Services:
@@ -40,12 +47,25 @@ def build_services(settings: Settings) -> Services:
     tokens = TokenService(
         settings.resolved_jwt_secret(), settings.access_token_ttl, settings.refresh_token_ttl
     )
+    # One node keeps presence, graces, locks, rate limits and logouts in process; several share
+    # them through Redis (the same interfaces, see aimeeting.server.cluster).
+    cluster = Cluster(settings, db) if settings.redis_url else None
+    hub: Hub
+    grace: Grace
+    limiter: Callable[[str, RateLimit], RateLimiter]
+    if cluster is None:
+        hub, grace, locks = LocalHub(), LocalGrace(settings.reconnect_grace), RoomLocks()
+        revoked = RevokedSessions(db)
+        limiter = _local_limiter
+    else:
+        hub, grace, locks, revoked = cluster.hub, cluster.grace, cluster.locks, cluster.revoked
+        limiter = cluster.limiter
     auth = AuthService(
         db=db,
         tokens=tokens,
         hasher=PasswordHasher(settings.bcrypt_rounds),
-        revoked=RevokedSessions(db),
-        login_limiter=SlidingWindowLimiter(settings.login_rate_limit),
+        revoked=revoked,
+        login_limiter=limiter("login", settings.login_rate_limit),
         lockout=AccountLockout(db, settings.login_lockout),
     )
     users = UserService(db)
@@ -53,8 +73,14 @@ def build_services(settings: Settings) -> Services:
         db, max_participants=settings.max_participants, expiry_seconds=settings.meeting_expiry
     )
     chat = ChatService(db, meetings)
-    hub = LocalHub()
-    rooms = RoomService(settings, hub, meetings, chat)
+    rooms = RoomService(
+        hub,
+        meetings,
+        chat,
+        grace=grace,
+        locks=locks,
+        chat_limiter=limiter("chat", settings.chat_rate_limit),
+    )
     # REST changes that live connections must hear of: a seat taken, a meeting ended, a logout.
     meetings.listener = rooms
     auth.listener = rooms
@@ -69,6 +95,7 @@ def build_services(settings: Settings) -> Services:
         rooms=rooms,
         gateway=Gateway(settings, auth, users, hub, rooms, metrics),
         metrics=metrics,
+        cluster=cluster,
     )
 
 
@@ -80,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(services.db)
         await services.auth.revoked.load(utcnow())
+        if services.cluster is not None:
+            await services.cluster.start(services.rooms)
         await services.rooms.start()
         await services.gateway.start()
         # What is loaded by now lives as long as the process. Frozen, it is left out of the
@@ -90,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await services.gateway.shutdown()
         await services.rooms.stop()
+        if services.cluster is not None:
+            await services.cluster.stop()
         await services.db.dispose()
         log.info("stopped")
 

@@ -79,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from(args)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            name = "AIMEETING_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"invalid configuration: {name}: {error['msg']}", file=sys.stderr)
+            if error["loc"]:
+                name = "AIMEETING_" + "_".join(str(part) for part in error["loc"]).upper()
+                print(f"invalid configuration: {name}: {error['msg']}", file=sys.stderr)
+            else:  # a rule about several variables: the message names them
+                print(f"invalid configuration: {error['msg']}", file=sys.stderr)
         return 2
     if args.command == "serve":
         return serve(settings)

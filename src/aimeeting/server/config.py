@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     refresh_token_ttl: float = Field(7 * 86400, gt=0, description="seconds")
     heartbeat_timeout: float = Field(60, gt=0, description="seconds")
     reconnect_grace: float = Field(30, ge=0, description="seconds")
+    # With Redis: a node silent for this long is dead, and its members' seats get the grace.
+    node_timeout: float = Field(10, gt=0, description="seconds")
     meeting_expiry: float = Field(86400, gt=0, description="seconds a waiting meeting lives")
     max_participants: int = Field(4, ge=1)
 
@@ -117,6 +119,21 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         return _split_list(value)
+
+    @model_validator(mode="after")
+    def _check_cluster(self) -> Settings:
+        """Several nodes must share one database and one token secret."""
+        if self.redis_url is None:
+            return self
+        if not self.jwt_secret:
+            raise ValueError(
+                "AIMEETING_REDIS_URL needs AIMEETING_JWT_SECRET, the same on every node"
+            )
+        if not self.database_url or self.resolved_database_url.startswith("sqlite"):
+            raise ValueError(
+                "AIMEETING_REDIS_URL needs AIMEETING_DATABASE_URL: one PostgreSQL for every node"
+            )
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -50,3 +50,10 @@ class Throttled(AppError):
     def __init__(self, code: ErrorCode, retry_after: float) -> None:
         seconds = max(1, int(retry_after + 0.999))
         super().__init__(code, {"retry_after": seconds}, headers={"Retry-After": str(seconds)})
+
+
+class Unavailable(AppError):
+    """503: a service the server needs (Redis) cannot be reached for now; try again."""
+
+    def __init__(self, details: dict[str, Any] | None = None) -> None:
+        super().__init__(ErrorCode.SERVICE_UNAVAILABLE, details)

@@ -18,6 +18,7 @@ from aimeeting.server.api.envelope import language
 from aimeeting.server.auth.service import AuthService
 from aimeeting.server.auth.tokens import Claims
 from aimeeting.server.chat.service import ChatService
+from aimeeting.server.cluster import Cluster
 from aimeeting.server.config import Settings
 from aimeeting.server.db import Database
 from aimeeting.server.errors import AppError, Unauthorized
@@ -41,6 +42,7 @@ class Services:
     rooms: RoomService
     gateway: Gateway
     metrics: Metrics
+    cluster: Cluster | None = None  # with several nodes (AIMEETING_REDIS_URL)
 
 
 async def get_services(request: Request) -> Services:

@@ -32,5 +32,9 @@ class RevokedSessions:
             await session.execute(
                 self.db.insert_or_ignore(RevokedSession, session_id=session_id, expires_at=until)
             )
-        self._until[session_id] = until
+        self.remember(session_id, until)
         self._until = {sid: expiry for sid, expiry in self._until.items() if expiry > now}
+
+    def remember(self, session_id: str, until: datetime) -> None:
+        """A revocation stored already (by another node, say)."""
+        self._until[session_id] = until

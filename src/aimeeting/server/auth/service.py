@@ -13,7 +13,7 @@ from aimeeting.protocol import ErrorCode
 from aimeeting.server.auth.passwords import PasswordHasher
 from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.auth.schemas import AccessTokenOut, AuthOut, LoginIn, RegisterIn, TokenPair
-from aimeeting.server.auth.throttle import AccountLockout, SlidingWindowLimiter
+from aimeeting.server.auth.throttle import AccountLockout, RateLimiter
 from aimeeting.server.auth.tokens import Claims, TokenService, TokenType
 from aimeeting.server.db import Database, models
 from aimeeting.server.errors import Conflict, Unauthorized
@@ -36,7 +36,7 @@ class AuthService:
         tokens: TokenService,
         hasher: PasswordHasher,
         revoked: RevokedSessions,
-        login_limiter: SlidingWindowLimiter,
+        login_limiter: RateLimiter,
         lockout: AccountLockout,
     ) -> None:
         self.db = db
@@ -66,9 +66,9 @@ class AuthService:
         log.info("user registered", extra={"user_id": user.id})
         return self._sign_in(user)
 
-    def check_login_rate(self, client_ip: str) -> None:
+    async def check_login_rate(self, client_ip: str) -> None:
         """Every login request counts against its client IP, before its body is even read."""
-        self.login_limiter.hit(client_ip)
+        await self.login_limiter.hit(client_ip)
 
     async def login(self, data: LoginIn) -> AuthOut:
         now = utcnow()

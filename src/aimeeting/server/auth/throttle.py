@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from aimeeting.protocol import ErrorCode
 from aimeeting.server.config import Lockout, RateLimit
@@ -13,16 +14,23 @@ from aimeeting.server.db.models import LoginFailure
 from aimeeting.server.errors import Throttled
 
 
+class RateLimiter(Protocol):
+    async def hit(self, key: str) -> None:
+        """Count one event, or raise ``Throttled`` (the refused event is not counted)."""
+
+
 class SlidingWindowLimiter:
-    """At most ``limit.count`` events per key in any ``limit.period`` seconds (in-process)."""
+    """At most ``limit.count`` events per key in any ``limit.period`` seconds (in-process).
+
+    The multi-node variant, ``aimeeting.server.cluster.limiter.RedisLimiter``, counts in Redis.
+    """
 
     def __init__(self, limit: RateLimit) -> None:
         self.limit = limit
         self._events: dict[str, deque[float]] = {}
         self._hits_since_sweep = 0
 
-    def hit(self, key: str) -> None:
-        """Count one event, or raise ``Throttled`` (the refused event is not counted)."""
+    async def hit(self, key: str) -> None:
         now = time.monotonic()
         events = self._events.setdefault(key, deque())
         while events and events[0] <= now - self.limit.period:

@@ -145,6 +145,15 @@ class MeetingService:
             raise Forbidden({"room_id": "join the meeting over REST first"})
         return detail
 
+    async def ended_at(self, meeting_id: str) -> datetime | None:
+        """When the meeting ended, or None while it goes on."""
+        async with self.db.read() as session:
+            meeting = await session.get(models.Meeting, meeting_id)
+        if meeting is None:
+            return None
+        status, ended_at = self.status_of(meeting, utcnow())
+        return ended_at if status == "ended" else None
+
     async def held_seats(self) -> list[tuple[str, str]]:
         """(meeting id, user id) of every seat held in a meeting that is not over."""
         async with self.db.read() as session:

@@ -50,18 +50,24 @@ class ChatRelay:
 
     async def _deliver(self, batch: list[Pending]) -> None:
         try:
-            stored = await self.chat.store([message for message, _, _ in batch])
+            await self._store_and_publish(batch)
         except Exception as exc:
-            log.exception("storing chat failed", extra={"messages": len(batch)})
+            log.exception("delivering chat failed", extra={"messages": len(batch)})
             for _, _, done in batch:
                 if not done.done():
                     done.set_exception(exc)
             return
-        for (_, sender, done), result in zip(batch, stored, strict=True):
-            event = Event(ServerMessage.CHAT_MESSAGE, result.message.model_dump(mode="json"))
-            if result.is_new:
-                await self.hub.publish(result.message.room_id, event)
-            else:
-                sender.send(event)
+        for _, _, done in batch:
             if not done.done():
                 done.set_result(None)
+
+    async def _store_and_publish(self, batch: list[Pending]) -> None:
+        stored = await self.chat.store([message for message, _, _ in batch])
+        published: list[tuple[str, Event]] = []
+        for (_, sender, _), result in zip(batch, stored, strict=True):
+            event = Event(ServerMessage.CHAT_MESSAGE, result.message.model_dump(mode="json"))
+            if result.is_new:
+                published.append((result.message.room_id, event))
+            else:  # a retry: the original goes back to its sender only
+                sender.send(event)
+        await self.hub.publish_many(published)

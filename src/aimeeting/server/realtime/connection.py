@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import deque
 
@@ -58,6 +59,7 @@ class Connection:
         rate_limit: RateLimit,
     ) -> None:
         self.websocket = websocket
+        self.id = secrets.token_hex(6)  # names it to other nodes
         self.user = user  # as other members see it (chat's ``sender``)
         self.user_id = user.id
         self.session_id = session_id

@@ -7,7 +7,6 @@ everything after the seq (timestamp and data) does not, and is serialized once p
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -15,17 +14,23 @@ import orjson
 from aimeeting.protocol import ErrorCode, Language, ServerMessage
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
-    type: ServerMessage
-    data: dict[str, Any]
-    timestamp: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
-    # `,"timestamp":…,"data":…}`: the part of the envelope that is the same for everyone.
-    tail: str = field(init=False)
+    """One server message, with the part of its envelope that is the same for every receiver
+    (`,"timestamp":…,"data":…}`) serialized once."""
 
-    def __post_init__(self) -> None:
-        data = orjson.dumps(self.data).decode()
-        object.__setattr__(self, "tail", f',"timestamp":{self.timestamp},"data":{data}}}')
+    __slots__ = ("tail", "type")
+
+    def __init__(self, type: ServerMessage, data: dict[str, Any]) -> None:
+        self.type = type
+        timestamp = time.time_ns() // 1_000_000
+        self.tail = f',"timestamp":{timestamp},"data":{orjson.dumps(data).decode()}}}'
+
+    @classmethod
+    def from_tail(cls, type: ServerMessage, tail: str) -> Event:
+        """An event serialized elsewhere (another node): every node sends the same bytes."""
+        event = cls.__new__(cls)
+        event.type, event.tail = type, tail
+        return event
 
     def envelope(self, seq: int) -> str:
         return f'{{"type":"{self.type.value}","seq":{seq}{self.tail}'

@@ -136,7 +136,10 @@ class Gateway:
             # Ours: returning lets the server drop the socket the client would not close.
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
         finally:
-            await self.rooms.disconnected(connection)
+            try:
+                await self.rooms.disconnected(connection)
+            except Exception:  # the socket is gone either way; nothing must escape to ASGI
+                log.exception("ws disconnect handling failed", extra={"user_id": claims.user_id})
             self.hub.detach(connection)
             await connection.finish()
             self.connections.discard(connection)

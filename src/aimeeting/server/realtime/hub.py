@@ -11,6 +11,7 @@ because ``LocalHub`` hands an event to all members before it returns.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from enum import Enum
 
 from aimeeting.protocol import CloseCode, ErrorCode
@@ -55,6 +56,11 @@ class Hub(ABC):
     async def publish(self, room_id: str, event: Event) -> None:
         """Deliver to every connection in the room."""
 
+    async def publish_many(self, events: Iterable[tuple[str, Event]]) -> None:
+        """``publish`` each, in order."""
+        for room_id, event in events:
+            await self.publish(room_id, event)
+
     @abstractmethod
     async def send_to_user(self, room_id: str, user_id: str, event: Event) -> bool:
         """Deliver to the user's connection in the room; False if there is none."""
@@ -66,6 +72,19 @@ class Hub(ABC):
     @abstractmethod
     async def close_session(self, session_id: str, error: ErrorCode, code: CloseCode) -> None:
         """Send ``error`` to every connection of the session, then close them with ``code``."""
+
+    @abstractmethod
+    async def close_room_here(self, room_id: str, event: Event, code: CloseCode) -> None:
+        """``close_room`` for this node's connections only (when the others can't be told)."""
+
+    @abstractmethod
+    def rooms_here(self) -> list[str]:
+        """The rooms this node has connections in."""
+
+    async def forget(self, room_id: str, user_id: str, where: str) -> bool:
+        """Drop the user's presence in the room if it is still the connection ``where`` of a
+        node that died; whether it was. Only a multi-node hub has such connections."""
+        return False
 
 
 class LocalHub(Hub):
@@ -129,12 +148,21 @@ class LocalHub(Hub):
         return True
 
     async def close_room(self, room_id: str, event: Event, code: CloseCode) -> None:
+        await self.close_room_here(room_id, event, code)
+
+    async def close_room_here(self, room_id: str, event: Event, code: CloseCode) -> None:
         for connection in self._rooms.pop(room_id, {}).values():
             connection.rooms.discard(room_id)
             connection.send(event)
             connection.close(code, "meeting ended")
 
     async def close_session(self, session_id: str, error: ErrorCode, code: CloseCode) -> None:
+        self.close_session_here(session_id, error, code)
+
+    def close_session_here(self, session_id: str, error: ErrorCode, code: CloseCode) -> None:
         for connection in self._sessions.get(session_id, set()):
             connection.send_error(error, None)
             connection.close(code, "session ended")
+
+    def rooms_here(self) -> list[str]:
+        return list(self._rooms)

@@ -1,27 +1,88 @@
 """The reconnect grace (DECISIONS.md §4): a seat whose user is not in the room is kept for a
-while, then released. One timer per (room, user), in this process."""
+while, then released.
+
+``Grace`` is the interface; ``LocalGrace`` keeps one timer per (room, user) in this process.
+The multi-node variant (``aimeeting.server.cluster.grace``) keeps them in Redis, so that any node
+can end a grace that another node started, or that a node which died left behind.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from abc import ABC, abstractmethod
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (room id, user id)
 
 
-class Grace:
-    def __init__(self, seconds: float, expire: Callable[[str, str], Awaitable[None]]) -> None:
+class GraceListener(Protocol):
+    async def grace_over(self, room_id: str, user_id: str) -> None: ...
+
+
+class Grace(ABC):
+    def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._expire = expire
-        # was_in_room: the user dropped out of the room (vs. a REST seat not used yet).
+        self.listener: GraceListener | None = None  # told when a grace runs out
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Begin watching for graces that run out."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop watching (at shutdown)."""
+
+    @abstractmethod
+    async def begin(self, room_id: str, user_id: str, *, was_in_room: bool) -> None:
+        """Start (or restart) the user's grace in the room. ``was_in_room``: the user dropped
+        out of the room (vs. a REST seat not used yet); a restart keeps a True."""
+
+    @abstractmethod
+    async def end(self, room_id: str, user_id: str) -> bool | None:
+        """End the grace because the user is back: None if there was none, else whether the
+        user had been in the room before (then nobody saw them leave)."""
+
+    @abstractmethod
+    async def is_pending(self, room_id: str, user_id: str) -> bool: ...
+
+    @abstractmethod
+    async def run_out(self, room_id: str, user_id: str) -> bool:
+        """Called by the listener, under the room's lock: whether the grace it was told of has
+        really run out (False when the user came back or a new grace began meanwhile)."""
+
+    @abstractmethod
+    async def end_room(self, room_id: str) -> None:
+        """The meeting ended: no seat of it needs a grace any more."""
+
+    async def _notify(self, room_id: str, user_id: str) -> None:
+        if self.listener is None:
+            return
+        try:
+            await self.listener.grace_over(room_id, user_id)
+        except Exception:
+            log.exception("releasing a seat failed", extra={"room_id": room_id, "user_id": user_id})
+
+
+class LocalGrace(Grace):
+    """Timers in this process."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
         self._timers: dict[Key, tuple[asyncio.TimerHandle, bool]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, room_id: str, user_id: str, *, was_in_room: bool) -> None:
-        """Start (or restart) the user's grace in the room."""
+    async def start(self) -> None:
+        pass  # each grace has its own timer
+
+    async def stop(self) -> None:
+        for timer, _ in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    async def begin(self, room_id: str, user_id: str, *, was_in_room: bool) -> None:
         key = (room_id, user_id)
         previous = self._timers.pop(key, None)
         if previous is not None:
@@ -30,35 +91,26 @@ class Grace:
         timer = asyncio.get_running_loop().call_later(self.seconds, self._fire, key)
         self._timers[key] = (timer, was_in_room)
 
-    def stop(self, room_id: str, user_id: str) -> bool | None:
-        """End the grace because the user is back: None if there was none, else whether the
-        user had been in the room before (then nobody saw them leave)."""
+    async def end(self, room_id: str, user_id: str) -> bool | None:
         entry = self._timers.pop((room_id, user_id), None)
         if entry is None:
             return None
         entry[0].cancel()
         return entry[1]
 
-    def is_pending(self, room_id: str, user_id: str) -> bool:
+    async def is_pending(self, room_id: str, user_id: str) -> bool:
         return (room_id, user_id) in self._timers
 
-    def stop_room(self, room_id: str) -> None:
+    async def run_out(self, room_id: str, user_id: str) -> bool:
+        # A fired timer has removed itself; one that is there again is a new grace.
+        return (room_id, user_id) not in self._timers
+
+    async def end_room(self, room_id: str) -> None:
         for key in [key for key in self._timers if key[0] == room_id]:
             self._timers.pop(key)[0].cancel()
 
-    def stop_all(self) -> None:
-        for timer, _ in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
-
     def _fire(self, key: Key) -> None:
         self._timers.pop(key, None)
-        task = asyncio.create_task(self._run(*key))
+        task = asyncio.create_task(self._notify(*key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, room_id: str, user_id: str) -> None:
-        try:
-            await self._expire(room_id, user_id)
-        except Exception:
-            log.exception("releasing a seat failed", extra={"room_id": room_id, "user_id": user_id})

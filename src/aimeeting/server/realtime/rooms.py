@@ -7,23 +7,21 @@ of the grace and the end of the meeting never interleave.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from aimeeting.protocol import CloseCode, ErrorCode, MediaAction, ServerMessage
-from aimeeting.server.auth.throttle import SlidingWindowLimiter
+from aimeeting.server.auth.throttle import RateLimiter
 from aimeeting.server.chat.service import ChatService, NewMessage
-from aimeeting.server.config import Settings
-from aimeeting.server.errors import AppError, Forbidden, InvalidInput
+from aimeeting.server.errors import AppError, Forbidden, InvalidInput, Unavailable
 from aimeeting.server.meetings.schemas import MeetingDetail
 from aimeeting.server.meetings.service import MediaFlag, MeetingService
 from aimeeting.server.realtime.chat import ChatRelay
 from aimeeting.server.realtime.connection import Connection
 from aimeeting.server.realtime.events import Event
 from aimeeting.server.realtime.hub import Entry, Hub
+from aimeeting.server.realtime.locks import RoomLocks
 from aimeeting.server.realtime.presence import Grace
 from aimeeting.server.realtime.schemas import (
     ChatMessageIn,
@@ -39,27 +37,47 @@ log = logging.getLogger(__name__)
 class RoomService:
     def __init__(
         self,
-        settings: Settings,
         hub: Hub,
         meetings: MeetingService,
         chat: ChatService,
+        *,
+        grace: Grace,
+        locks: RoomLocks,
+        chat_limiter: RateLimiter,
     ) -> None:
         self.hub = hub
         self.meetings = meetings
-        self.grace = Grace(settings.reconnect_grace, self._grace_over)
+        self.grace = grace
         self.relay = ChatRelay(chat, hub)
-        self.chat_limiter = SlidingWindowLimiter(settings.chat_rate_limit)
-        self._locks = RoomLocks()
+        self.chat_limiter = chat_limiter
+        self._locks = locks
+        grace.listener = self
 
     async def start(self) -> None:
-        """Seats held when the server starts get the grace: their users may come back."""
         await self.hub.start()
-        for room_id, user_id in await self.meetings.held_seats():
-            self.grace.start(room_id, user_id, was_in_room=True)
+        await self.reconcile()
+        await self.grace.start()
 
     async def stop(self) -> None:
-        self.grace.stop_all()
+        await self.grace.stop()
         await self.hub.stop()
+
+    async def reconcile(self) -> None:
+        """Every held seat whose user is in no room and has no grace gets one: its user may
+        come back. At start-up, and on several nodes after Redis lost its state."""
+        for room_id, user_id in await self.meetings.held_seats():
+            async with self._room(room_id):
+                if not await self.grace.is_pending(
+                    room_id, user_id
+                ) and not await self.hub.is_present(room_id, user_id):
+                    await self.grace.begin(room_id, user_id, was_in_room=True)
+
+    async def close_ended(self) -> None:
+        """Close this node's rooms whose meeting ended while the node could not hear of it."""
+        for room_id in self.hub.rooms_here():
+            ended_at = await self.meetings.ended_at(room_id)
+            if ended_at is not None:
+                await self.meeting_ended(room_id, ended_at)
 
     def _room(self, room_id: str) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(room_id)
@@ -75,7 +93,7 @@ class RoomService:
         room_id, user_id = message.room_id, connection.user_id
         async with self._room(room_id):
             detail = await self.meetings.room_entry(room_id, user_id)
-            was_in_room = self.grace.stop(room_id, user_id)
+            was_in_room = await self.grace.end(room_id, user_id)
             entry = await self.hub.enter(room_id, connection)
             joined = _user_joined(detail, user_id)
             if entry is Entry.NEW and not was_in_room:
@@ -93,7 +111,7 @@ class RoomService:
         self._member(connection, room_id)
         async with self._room(room_id):
             await self.hub.exit(room_id, connection)
-            self.grace.stop(room_id, connection.user_id)
+            await self.grace.end(room_id, connection.user_id)
             await self._release(room_id, connection.user_id)
 
     async def media_control(self, connection: Connection, message: MediaControlIn) -> None:
@@ -116,7 +134,7 @@ class RoomService:
 
     async def chat_message(self, connection: Connection, message: ChatMessageIn) -> None:
         self._member(connection, message.room_id)
-        self.chat_limiter.hit(connection.user_id)
+        await self.chat_limiter.hit(connection.user_id)
         await self.relay.post(
             NewMessage(message.room_id, connection.user, message.content, message.client_msg_id),
             connection,
@@ -135,35 +153,54 @@ class RoomService:
     async def disconnected(self, connection: Connection) -> None:
         """The connection is gone without leaving: its rooms keep the seat for the grace."""
         for room_id in list(connection.rooms):
-            async with self._room(room_id):
-                if await self.hub.exit(room_id, connection):
-                    self.grace.start(room_id, connection.user_id, was_in_room=True)
+            try:
+                async with self._room(room_id):
+                    if await self.hub.exit(room_id, connection):
+                        await self.grace.begin(room_id, connection.user_id, was_in_room=True)
+            except Unavailable:
+                # Out of the room here at least; its seat gets the grace when the node recovers.
+                await self.hub.exit(room_id, connection)
+
+    async def connection_lost(self, room_id: str, user_id: str, where: str) -> None:
+        """A node died holding the user's connection in the room (``where``): as a drop."""
+        async with self._room(room_id):
+            if await self.hub.forget(room_id, user_id, where):
+                await self.grace.begin(room_id, user_id, was_in_room=True)
 
     # -- what REST tells us ---------------------------------------------------------------
 
     async def seat_taken(self, meeting_id: str, user_id: str) -> None:
         """A seat taken over REST must be used over WebSocket within the grace."""
-        async with self._room(meeting_id):
-            if not self.grace.is_pending(meeting_id, user_id) and not await self.hub.is_present(
-                meeting_id, user_id
-            ):
-                self.grace.start(meeting_id, user_id, was_in_room=False)
+        try:
+            async with self._room(meeting_id):
+                if not await self.grace.is_pending(
+                    meeting_id, user_id
+                ) and not await self.hub.is_present(meeting_id, user_id):
+                    await self.grace.begin(meeting_id, user_id, was_in_room=False)
+        except Unavailable:
+            # The seat is taken all the same; ``reconcile`` gives it its grace later.
+            log.warning("no grace for a new seat yet", extra={"room_id": meeting_id})
 
     async def meeting_ended(self, meeting_id: str, ended_at: datetime) -> None:
-        async with self._room(meeting_id):
-            self.grace.stop_room(meeting_id)
-            data = {"room_id": meeting_id, "ended_at": format_timestamp(ended_at)}
-            event = Event(ServerMessage.MEETING_ENDED, data)
-            await self.hub.close_room(meeting_id, event, CloseCode.MEETING_ENDED)
+        data = {"room_id": meeting_id, "ended_at": format_timestamp(ended_at)}
+        event = Event(ServerMessage.MEETING_ENDED, data)
+        try:
+            async with self._room(meeting_id):
+                await self.grace.end_room(meeting_id)
+                await self.hub.close_room(meeting_id, event, CloseCode.MEETING_ENDED)
+        except Unavailable:
+            # The meeting has ended in the database; the connections here hear of it now,
+            # those elsewhere when their node next reconciles.
+            await self.hub.close_room_here(meeting_id, event, CloseCode.MEETING_ENDED)
 
     async def session_revoked(self, session_id: str) -> None:
         await self.hub.close_session(session_id, ErrorCode.TOKEN_INVALID, CloseCode.UNAUTHORIZED)
 
     # -- seats ----------------------------------------------------------------------------
 
-    async def _grace_over(self, room_id: str, user_id: str) -> None:
+    async def grace_over(self, room_id: str, user_id: str) -> None:
         async with self._room(room_id):
-            if self.grace.is_pending(room_id, user_id) or await self.hub.is_present(
+            if not await self.grace.run_out(room_id, user_id) or await self.hub.is_present(
                 room_id, user_id
             ):
                 return  # back in time (or a new grace began meanwhile)
@@ -188,25 +225,3 @@ def _user_joined(detail: MeetingDetail, user_id: str) -> Event:
         "joined_at": format_timestamp(seat.joined_at),
     }
     return Event(ServerMessage.USER_JOINED, data)
-
-
-class RoomLocks:
-    """One lock per room, kept only while someone holds or awaits it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, room_id: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(room_id, (None, 0))
-        lock = lock or asyncio.Lock()
-        self._locks[room_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[room_id]
-            if users == 1:
-                del self._locks[room_id]
-            else:
-                self._locks[room_id] = (lock, users - 1)

@@ -14,7 +14,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["认证"])
 
 
 async def check_login_rate(auth: AuthDep, ip: ClientIP) -> None:
-    auth.check_login_rate(ip)
+    await auth.check_login_rate(ip)
 
 
 @router.post(

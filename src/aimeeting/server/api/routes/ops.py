@@ -21,13 +21,22 @@ async def healthz(lang: Lang) -> Response:
     return success(lang, "ok")
 
 
-@router.get("/readyz", summary="可以服务：数据库可达（扩展）")
+@router.get("/readyz", summary="可以服务：数据库（及 Redis）可达（扩展）")
 async def readyz(services: ServicesDep, lang: Lang) -> Response:
+    unreachable: dict[str, str] = {}
     try:
         await services.db.ping()
     except Exception:
         log.warning("readiness check failed: database unreachable", exc_info=True)
-        return error_response(lang, ErrorCode.SERVICE_UNAVAILABLE, {"database": "unreachable"})
+        unreachable["database"] = "unreachable"
+    if services.cluster is not None:
+        try:
+            await services.cluster.ping()
+        except Exception:
+            log.warning("readiness check failed: redis unreachable", exc_info=True)
+            unreachable["redis"] = "unreachable"
+    if unreachable:
+        return error_response(lang, ErrorCode.SERVICE_UNAVAILABLE, unreachable)
     return success(lang, "ok")
 
 

@@ -1,0 +1,194 @@
+"""This node's line to Redis: its identity, its inbox, its heartbeat, and news of dead nodes.
+
+Every node subscribes to two channels: its own (``aimeeting:node:<id>``) and one for all nodes.
+Messages are small JSON objects with an ``op``; each op has one handler, run in the order the
+messages arrive, so that whatever one node published to a room reaches its members in order.
+
+Each node also refreshes a key that lives ``timeout`` seconds. A node whose key has gone is dead:
+the first other node to notice claims it and hands its connections to ``on_node_lost``.
+
+When Redis goes away, the node keeps serving what it can alone and tries again with backoff;
+once back, ``on_reconnect`` rebuilds what Redis may have lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+PREFIX = "aimeeting:"
+NODES = f"{PREFIX}nodes"  # the ids of the nodes that have not been found dead
+EVERYONE = f"{PREFIX}all"  # the channel every node hears
+RETRY_MAX = 2.0  # seconds between attempts to reach Redis, at most
+
+Handler = Callable[[dict[str, Any]], None]
+
+
+def inbox(node_id: str) -> str:
+    return f"{PREFIX}node:{node_id}"
+
+
+def alive_key(node_id: str) -> str:
+    return f"{PREFIX}node:{node_id}:alive"
+
+
+class Node:
+    def __init__(self, redis_url: str, *, timeout: float) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.redis: Redis = Redis.from_url(
+            redis_url,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            decode_responses=True,
+            # One quick retry: it covers pooled connections that died with a restarted Redis,
+            # without making every call wait long while Redis is really gone.
+            retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1),
+        )
+        self.timeout = timeout
+        self.connected = False
+        self.on_reconnect: Callable[[], Awaitable[None]] | None = None
+        self.on_node_lost: Callable[[str], Awaitable[None]] | None = None
+        self._handlers: dict[str, Handler] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscribed = asyncio.Event()
+
+    def handle(self, op: str, handler: Handler) -> None:
+        self._handlers[op] = handler
+
+    async def send(self, node_id: str, message: dict[str, Any]) -> None:
+        await self.redis.publish(inbox(node_id), orjson.dumps(message))
+
+    async def broadcast(self, message: dict[str, Any]) -> None:
+        await self.redis.publish(EVERYONE, orjson.dumps(message))
+
+    async def start(self) -> None:
+        """Register and subscribe; fails (at start-up) if Redis cannot be reached."""
+        await self._beat()
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="cluster-listen"),
+            asyncio.create_task(self._keep_alive(), name="cluster-heartbeat"),
+        ]
+        async with asyncio.timeout(10):
+            await self._subscribed.wait()
+        log.info("cluster node started", extra={"node": self.id})
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(RedisError):
+            await self.redis.delete(alive_key(self.id))
+            await self.redis.srem(NODES, self.id)
+        await self.redis.aclose()
+
+    # -- the inbox ----------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        delay = 0.1
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await self._subscribe(pubsub)
+                delay = 0.1
+                await self._dispatch(pubsub)
+            except (RedisError, OSError) as exc:
+                if self.connected:
+                    log.warning(
+                        "redis unreachable; serving this node alone", extra={"error": str(exc)}
+                    )
+                self.connected = False
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    async def _subscribe(self, pubsub: PubSub) -> None:
+        channels = (inbox(self.id), EVERYONE)
+        await pubsub.subscribe(*channels)
+        confirmed = 0
+        while confirmed < len(channels):  # messages published from now on reach us
+            reply = await pubsub.get_message(timeout=5)
+            if reply is None:
+                raise RedisError("no subscription confirmation")
+            confirmed += reply["type"] == "subscribe"
+        recovered = self._subscribed.is_set()
+        self.connected = True
+        self._subscribed.set()
+        if recovered:
+            log.info("redis reachable again", extra={"node": self.id})
+            self._spawn(self._recover())
+
+    async def _dispatch(self, pubsub: PubSub) -> None:
+        async for message in pubsub.listen():
+            if message["type"] != "message":
+                continue
+            try:
+                body = orjson.loads(message["data"])
+                self._handlers[body["op"]](body)
+            except Exception:
+                log.exception("cluster message failed")
+
+    async def _recover(self) -> None:
+        """Repair what Redis lost; again and again until it works (or Redis goes again)."""
+        delay = 0.1
+        while self.connected:
+            try:
+                await self._beat()
+                if self.on_reconnect is not None:
+                    await self.on_reconnect()
+                return
+            except (RedisError, OSError) as exc:
+                log.info("cluster recovery to be retried", extra={"error": str(exc)})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    # -- liveness -----------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(alive_key(self.id), 1, px=int(self.timeout * 1000))
+            pipe.sadd(NODES, self.id)
+            await pipe.execute()
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.timeout / 3)
+            try:
+                await self._beat()
+                await self._find_dead()
+            except (RedisError, OSError):
+                pass  # the listener reports the outage and recovers
+
+    async def _find_dead(self) -> None:
+        for raw in await self.redis.smembers(NODES):
+            node_id = str(raw)
+            if node_id == self.id or await self.redis.exists(alive_key(node_id)):
+                continue
+            if await self.redis.srem(NODES, node_id) and self.on_node_lost is not None:
+                log.warning("cluster node lost", extra={"node": node_id})
+                self._spawn(self.on_node_lost(node_id))  # only the node that claimed it
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("cluster recovery failed")
+
+        task = asyncio.create_task(run())
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
