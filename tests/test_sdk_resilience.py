@@ -5,6 +5,7 @@ server restart: every member ends with every message exactly once."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -175,6 +176,49 @@ async def test_expired_access_tokens_are_refreshed_for_rest_and_for_reconnects(
         assert not seen.of(MeetingEvent.ERROR)
     finally:
         await alice.destroy()
+        await proxy.stop()
+
+
+async def test_a_websocket_refused_with_40102_at_reconnect_is_refreshed_and_reopened(
+    start_server: Callable[..., ServerProcess], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The SDK refreshes a token about to expire before it reconnects, so to make the server
+    refuse one the proxy holds the reconnect's WebSocket until that fresh token expired."""
+    server = start_server("sqlite", access_token_ttl=1, **(FAST | {"reconnect_grace": 10}))
+    proxy = await TcpProxy("127.0.0.1", server.port).start()
+    alice = await signed_in(proxy.url, "Alice")
+    bob = await signed_in(server.url, "Bob")
+    try:
+        ours, theirs = await meet(alice, bob)
+        seen, others = Recorder(ours), Recorder(theirs)
+        caplog.set_level(logging.INFO, logger="aimeeting.sdk")
+        ws_opened = len(proxy.opened_matching("GET /v1/ws"))
+        # exp is at most 2 s after the refresh (1 s, rounded up): held 2.3 s, it has expired.
+        proxy.hold_next("GET /v1/ws", 2.3)
+        proxy.cut()
+        await seen.wait(
+            MeetingEvent.CONNECTION_STATE_CHANGED,
+            lambda e: e.previous is ConnectionState.RECONNECTING,
+            timeout=15,
+        )
+        assert ours.connection_state is ConnectionState.CONNECTED
+        # Two sockets in one reconnect attempt: the first refused (40102), the second after a
+        # refresh. (A socket that failed otherwise would have cost an attempt.)
+        assert len(proxy.opened_matching("GET /v1/ws")) - ws_opened == 2
+        logged = [r.getMessage() for r in caplog.records]
+        assert "reconnected after 1 attempt(s)" in logged, logged
+        assert logged.count("access token refreshed") >= 2, logged  # before, and on the 40102
+        message = await ours.send_chat_message("carried on")
+        received = await others.wait(MeetingEvent.CHAT_MESSAGE)
+        assert received.message_id == message.message_id
+        answer = await theirs.send_chat_message("welcome back")
+        await seen.wait(MeetingEvent.CHAT_MESSAGE, lambda e: e.message_id == answer.message_id)
+        assert not seen.of(MeetingEvent.ERROR)
+        assert not others.of(MeetingEvent.USER_LEFT)  # back within the grace
+        assert [p.nickname for p in ours.participants] == ["Bob", "Alice"]
+    finally:
+        await alice.destroy()
+        await bob.destroy()
         await proxy.stop()
 
 

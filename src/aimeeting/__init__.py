@@ -34,6 +34,7 @@ from aimeeting.sdk import (
     User,
     UserJoinedEvent,
     UserLeftEvent,
+    WebRTCSignalEvent,
 )
 
 __version__ = "0.1.0"
@@ -68,5 +69,6 @@ __all__ = [
     "User",
     "UserJoinedEvent",
     "UserLeftEvent",
+    "WebRTCSignalEvent",
     "__version__",
 ]

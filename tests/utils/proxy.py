@@ -1,23 +1,34 @@
 """A TCP proxy the test controls: forwards to a server, and can cut every live connection at
-once (the network dropped) and refuse new ones for a while (the network is still down)."""
+once (the network dropped) and refuse new ones for a while (the network is still down), send
+the connections after a cut to another server (a load balancer moving the client to another
+node), and hold a new connection back for a while (a slow network) before forwarding it.
+
+It serves HTTP and WebSocket only, where the client speaks first: it reads the request line of
+each connection, to know what it is (``opened``) and which connection to hold."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
+
+_TOKEN = re.compile(rb"(access_token=)[^&\s]+")
 
 
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self._server: asyncio.Server | None = None
-        self._live: set[asyncio.StreamWriter] = set()
+        self._live: set[asyncio.StreamWriter] = set()  # both ends of every connection
+        self._clients: set[asyncio.StreamWriter] = set()  # the client ends
         self._down_until = 0.0
         self._flowing = asyncio.Event()
         self._flowing.set()
+        self._holds: list[tuple[bytes, float]] = []
         self.port = 0
         self.cuts = 0
+        self.opened: list[str] = []  # each connection's request line, tokens redacted
 
     @property
     def url(self) -> str:
@@ -34,15 +45,18 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
 
-    def cut(self, down_for: float = 0.0) -> int:
+    def cut(self, down_for: float = 0.0, move_to: tuple[str, int] | None = None) -> int:
         """Drop every live connection (no close frames, no FIN: a reset), and refuse new ones
-        for ``down_for`` seconds. Returns how many connections were cut."""
+        for ``down_for`` seconds; new ones then go to ``move_to`` when given. Returns how many
+        connections were cut."""
         self._down_until = time.monotonic() + down_for
+        if move_to is not None:
+            self.target = move_to
         writers, self._live = self._live, set()
         for writer in writers:
             writer.transport.abort()
         self.cuts += 1
-        return len(writers) // 2
+        return len(writers & self._clients)
 
     def freeze(self) -> None:
         """Stop forwarding, keep the connections: a network that silently drops packets."""
@@ -51,22 +65,56 @@ class TcpProxy:
     def thaw(self) -> None:
         self._flowing.set()
 
+    def hold_next(self, request_prefix: str, seconds: float) -> None:
+        """Forward the next connection whose request line starts with ``request_prefix`` (e.g.
+        ``GET /v1/ws``) only ``seconds`` after it came."""
+        self._holds.append((request_prefix.encode(), seconds))
+
+    def opened_matching(self, request_prefix: str) -> list[str]:
+        return [line for line in self.opened if line.startswith(request_prefix)]
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if time.monotonic() < self._down_until:
             writer.transport.abort()
             return
+        self._live.add(writer)  # a cut drops it even before it is forwarded
+        self._clients.add(writer)
         try:
+            await self._forward(reader, writer)
+        finally:
+            self._clients.discard(writer)
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first = b""
+        with contextlib.suppress(OSError):
+            first = await reader.read(65536)
+        if first:
+            self.opened.append(_TOKEN.sub(rb"\1[redacted]", first.split(b"\r\n")[0]).decode())
+            await asyncio.sleep(self._hold_for(first))
+            await self._flowing.wait()
+        try:
+            if not first or writer not in self._live:
+                raise ConnectionResetError("gone before it was forwarded")
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
+            self._live.discard(writer)
             writer.transport.abort()
             return
-        self._live |= {writer, up_writer}
+        up_writer.write(first)
+        self._live.add(up_writer)
         await asyncio.gather(
             self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
         )
         for end in (writer, up_writer):
             self._live.discard(end)
             end.transport.abort()
+
+    def _hold_for(self, first: bytes) -> float:
+        for hold in self._holds:
+            if first.startswith(hold[0]):
+                self._holds.remove(hold)
+                return hold[1]
+        return 0.0
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):

@@ -32,6 +32,7 @@ from aimeeting.sdk.models import (
     User,
     UserJoinedEvent,
     UserLeftEvent,
+    WebRTCSignalEvent,
 )
 from aimeeting.sdk.rest import Tokens
 
@@ -64,4 +65,5 @@ __all__ = [
     "User",
     "UserJoinedEvent",
     "UserLeftEvent",
+    "WebRTCSignalEvent",
 ]

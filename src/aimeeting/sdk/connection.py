@@ -12,7 +12,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -135,10 +135,16 @@ class Link:
             raise network_error("the connection closed", close_code=exc.code) from exc
 
     async def request(
-        self, kind: str, data: dict[str, Any] | None, match: Match, *, wait_connected: bool = True
+        self,
+        kind: str,
+        data: dict[str, Any] | None,
+        match: Match,
+        *,
+        wait_connected: bool = True,
+        then: Callable[[], Awaitable[object]] | None = None,
     ) -> dict[str, Any]:
         """Send and wait for the first message that ``match``es, or the server's ``error``
-        about it (raised as ``MeetingError``)."""
+        about it (raised as ``MeetingError``). ``then`` is sent right behind the message."""
         timeout = self.config.request_timeout
         if wait_connected:
             await self.wait_connected(timeout)
@@ -146,12 +152,28 @@ class Link:
         self._waiters.append(waiter)
         try:
             await self.send(kind, data, on_seq=waiter.set_seq)
+            if then is not None:
+                await then()
             return await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
         except TimeoutError as exc:
             raise network_error(f"no answer to {kind} within {timeout} s") from exc
         finally:
             with contextlib.suppress(ValueError):
                 self._waiters.remove(waiter)
+
+    async def deliver(self, kind: str, data: dict[str, Any]) -> None:
+        """Send a message the server answers only when it refuses it (``webrtc_signal``), and
+        a ping right behind it: the server handles a connection's messages in order, so a
+        refusal comes before the pong (and is raised), and the pong says it was accepted."""
+        ping_seq: list[int] = []
+
+        def is_pong_behind(message: dict[str, Any]) -> bool:
+            return bool(ping_seq) and _is_pong(message, ping_seq[0])
+
+        async def ping_behind() -> None:
+            await self.send(ClientMessage.PING, None, on_seq=ping_seq.append)
+
+        await self.request(kind, data, is_pong_behind, then=ping_behind)
 
     async def ping(self) -> float | None:
         """One ping now: its round trip in ms, or None without a pong in time. A pong also

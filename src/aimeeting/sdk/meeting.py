@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from aimeeting.protocol import ClientMessage, CloseCode, ErrorCode, MediaAction, ServerMessage
 from aimeeting.protocol.messages import MAX_CHAT_LENGTH
 from aimeeting.sdk.config import SDKConfig
@@ -41,6 +43,7 @@ from aimeeting.sdk.models import (
     User,
     UserJoinedEvent,
     UserLeftEvent,
+    WebRTCSignalEvent,
     parse_time,
 )
 from aimeeting.sdk.rest import RestClient
@@ -145,6 +148,26 @@ class Meeting:
             return await pending.future
         finally:
             self._pending.pop(client_msg_id, None)
+
+    async def send_signal(self, to_user_id: str, signal: dict[str, Any]) -> None:
+        """Extension: relay a WebRTC ``signal`` (any JSON object: SDP offer/answer, ICE
+        candidate) to one member, who gets it as ``WEBRTC_SIGNAL``. Returns once the server
+        accepted it. A member not connected to the room is ``INVALID_ARGUMENT`` (40401).
+
+        Unlike chat, a signal is not re-sent after a reconnect: one lost with the connection
+        raises ``NETWORK_ERROR`` (a stale offer is worth less than a fresh negotiation).
+        """
+        if not isinstance(to_user_id, str) or not to_user_id:
+            raise invalid_argument("to_user_id must be a user id")
+        if not isinstance(signal, dict):
+            raise invalid_argument("signal must be a JSON object (a dict)")
+        try:
+            orjson.dumps(signal)
+        except orjson.JSONEncodeError as exc:
+            raise invalid_argument("signal must be JSON-serializable", reason=str(exc)) from exc
+        self._ensure_open()
+        data = {"room_id": self.id, "to_user_id": to_user_id, "signal": signal}
+        await self._link.deliver(ClientMessage.WEBRTC_SIGNAL, data)
 
     def on(self, event: MeetingEvent, handler: EventHandler) -> None:
         """Call ``handler(event_object)`` (a function or a coroutine) for each such event."""
@@ -374,6 +397,9 @@ class Meeting:
         self._seen.add(message.message_id)
         self._emit(message)
 
+    def _on_signal(self, data: dict[str, Any]) -> None:
+        self._emit(WebRTCSignalEvent(data["room_id"], data["from_user_id"], data["signal"]))
+
     def _on_meeting_ended(self, data: dict[str, Any]) -> None:
         if self.state is MeetingState.ENDED:
             return
@@ -451,5 +477,6 @@ _HANDLERS: dict[str, Callable[[Meeting, dict[str, Any]], None]] = {
     ServerMessage.MEDIA_STATE_CHANGED: Meeting._on_media,
     ServerMessage.CHAT_MESSAGE: Meeting._on_chat,
     ServerMessage.MEETING_ENDED: Meeting._on_meeting_ended,
+    ServerMessage.WEBRTC_SIGNAL: Meeting._on_signal,
     ServerMessage.ERROR: Meeting._on_error,
 }

@@ -28,6 +28,7 @@ class MeetingEvent(StrEnum):
     # Extensions
     CONNECTION_STATE_CHANGED = "connection_state_changed"
     MEETING_ENDED = "meeting_ended"
+    WEBRTC_SIGNAL = "webrtc_signal"
 
 
 class ConnectionState(StrEnum):
@@ -208,6 +209,16 @@ class MeetingEndedEvent:
     type: MeetingEvent = MeetingEvent.MEETING_ENDED
 
 
+@dataclass(frozen=True)
+class WebRTCSignalEvent:
+    """Extension: a WebRTC signal (SDP offer/answer, ICE candidate) another member sent us."""
+
+    room_id: str
+    from_user_id: str
+    signal: dict[str, Any]
+    type: MeetingEvent = MeetingEvent.WEBRTC_SIGNAL
+
+
 EventObject = (
     UserJoinedEvent
     | UserLeftEvent
@@ -217,4 +228,5 @@ EventObject = (
     | ErrorEvent
     | ConnectionStateChangedEvent
     | MeetingEndedEvent
+    | WebRTCSignalEvent
 )
