@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.utils.cluster import JWT_SECRET, RedisDatabases
 from tests.utils.server import ServerProcess
 
 PG_URL = os.environ.get("AIMEETING_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("AIMEETING_TEST_REDIS_URL")
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -66,6 +68,34 @@ def start_server(
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_db() -> Iterator[Callable[[], str]]:
+    """Makes a Redis URL with a database number of its own per call (multi-node tests)."""
+    if not REDIS_URL:
+        pytest.skip("AIMEETING_TEST_REDIS_URL is not set: multi-node tests not run")
+    databases = RedisDatabases(REDIS_URL)
+    yield databases.claim
+    databases.release_all()
+
+
+@pytest.fixture(scope="session")
+def start_nodes(
+    start_server: Callable[..., ServerProcess], postgres_url: Callable[[], str]
+) -> Callable[..., list[ServerProcess]]:
+    """``start_nodes(count, redis_url, **env)``: nodes on one new PostgreSQL database."""
+
+    def start(count: int, redis_url: str, **env: Any) -> list[ServerProcess]:
+        shared = {
+            "database_url": postgres_url(),
+            "redis_url": redis_url,
+            "jwt_secret": JWT_SECRET,
+            **env,
+        }
+        return [start_server("sqlite", **shared) for _ in range(count)]
+
+    return start
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -30,62 +29,29 @@ from tests.utils.api import (
     new_ip,
     register,
 )
-from tests.utils.cluster import JWT_SECRET, RedisProcess, as_seen_by, clear
+from tests.utils.cluster import RedisProcess, as_seen_by
 from tests.utils.server import ServerProcess
 from tests.utils.ws import WsClient
 
 REDIS_URL = os.environ.get("AIMEETING_TEST_REDIS_URL")
 GRACE = 1.5
 NODE_TIMEOUT = 1.5
+TIMINGS = {"reconnect_grace": GRACE, "node_timeout": NODE_TIMEOUT}
 Nodes = list[ServerProcess]
-
-
-@pytest.fixture(scope="module")
-def redis_db() -> Iterator[Callable[[], str]]:
-    """A Redis URL with a database number of its own, per call; our keys are removed after."""
-    if not REDIS_URL:
-        pytest.skip("AIMEETING_TEST_REDIS_URL is not set: multi-node tests not run")
-    used: list[str] = []
-
-    def make() -> str:
-        url = f"{REDIS_URL.rstrip('/')}/{random.randint(1, 15)}"
-        used.append(url)
-        return url
-
-    yield make
-    for url in used:
-        clear(url)
-
-
-@pytest.fixture(scope="module")
-def start_nodes(
-    start_server: Callable[..., ServerProcess], postgres_url: Callable[[], str]
-) -> Callable[..., Nodes]:
-    def start(count: int, redis_url: str, **env: Any) -> Nodes:
-        database_url = postgres_url()
-        settings = {
-            "database_url": database_url,
-            "redis_url": redis_url,
-            "jwt_secret": JWT_SECRET,
-            "reconnect_grace": GRACE,
-            "node_timeout": NODE_TIMEOUT,
-            **env,
-        }
-        return [start_server("sqlite", **settings) for _ in range(count)]
-
-    return start
 
 
 @pytest.fixture(scope="module")
 def nodes(start_nodes: Callable[..., Nodes], redis_db: Callable[[], str]) -> Nodes:
     """Three nodes for the tests that leave them running (chat limited only by the bursts)."""
-    return start_nodes(3, redis_db(), login_rate_limit="5/minute", chat_rate_limit="1000/second")
+    return start_nodes(
+        3, redis_db(), **TIMINGS, login_rate_limit="5/minute", chat_rate_limit="1000/second"
+    )
 
 
 @pytest.fixture
 def pair(start_nodes: Callable[..., Nodes], redis_db: Callable[[], str]) -> Nodes:
     """Two nodes of a test's own, with the default chat limit, that it may kill."""
-    return start_nodes(2, redis_db())
+    return start_nodes(2, redis_db(), **TIMINGS)
 
 
 @pytest.fixture
@@ -97,7 +63,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
 
 @pytest.fixture
 def pair_on_own_redis(start_nodes: Callable[..., Nodes], own_redis: RedisProcess) -> Nodes:
-    return start_nodes(2, own_redis.url, reconnect_grace=3)
+    return start_nodes(2, own_redis.url, **(TIMINGS | {"reconnect_grace": 3}))
 
 
 def users(nodes: Nodes, count: int) -> list[User]:

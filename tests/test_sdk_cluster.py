@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 
 import httpx
@@ -20,7 +19,6 @@ import pytest
 
 from aimeeting import MeetingEvent, MeetingSDK
 from aimeeting.sdk import ConnectionState, Meeting
-from tests.utils.cluster import JWT_SECRET, clear
 from tests.utils.proxy import TcpProxy
 from tests.utils.sdk import Recorder, signed_in
 from tests.utils.server import ServerProcess
@@ -28,7 +26,6 @@ from tests.utils.server import ServerProcess
 REDIS_URL = os.environ.get("AIMEETING_TEST_REDIS_URL")
 BURST = 25
 NODE_SETTINGS = {
-    "jwt_secret": JWT_SECRET,
     "reconnect_grace": 3,
     "node_timeout": 1.5,
     "heartbeat_timeout": 3,
@@ -39,23 +36,11 @@ NODE_SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def redis_db() -> Iterator[str]:
-    """A Redis URL with a database number of its own; our keys are removed after."""
-    if not REDIS_URL:
-        pytest.skip("AIMEETING_TEST_REDIS_URL is not set: multi-node tests not run")
-    url = f"{REDIS_URL.rstrip('/')}/{random.randint(1, 15)}"
-    yield url
-    clear(url)
-
-
-@pytest.fixture(scope="module")
 def two_nodes(
-    start_server: Callable[..., ServerProcess],
-    postgres_url: Callable[[], str],
-    redis_db: str,
+    start_nodes: Callable[..., list[ServerProcess]], redis_db: Callable[[], str]
 ) -> tuple[ServerProcess, ServerProcess]:
-    shared = NODE_SETTINGS | {"database_url": postgres_url(), "redis_url": redis_db}
-    return start_server("sqlite", **shared), start_server("sqlite", **shared)
+    node_a, node_b = start_nodes(2, redis_db(), **NODE_SETTINGS)
+    return node_a, node_b
 
 
 @pytest.fixture
