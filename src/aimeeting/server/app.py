@@ -28,6 +28,7 @@ from aimeeting.server.db import Database, migrate
 from aimeeting.server.ids import utcnow
 from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.metrics import Metrics
+from aimeeting.server.realtime.chat import ChatTurns
 from aimeeting.server.realtime.gateway import Gateway
 from aimeeting.server.realtime.hub import Hub, LocalHub
 from aimeeting.server.realtime.locks import RoomLocks
@@ -55,10 +56,11 @@ def build_services(settings: Settings) -> Services:
     limiter: Callable[[str, RateLimit], RateLimiter]
     if cluster is None:
         hub, grace, locks = LocalHub(), LocalGrace(settings.reconnect_grace), RoomLocks()
-        revoked = RevokedSessions(db)
+        revoked, chat_turns = RevokedSessions(db), ChatTurns()
         limiter = _local_limiter
     else:
-        hub, grace, locks, revoked = cluster.hub, cluster.grace, cluster.locks, cluster.revoked
+        hub, grace, locks = cluster.hub, cluster.grace, cluster.locks
+        revoked, chat_turns = cluster.revoked, cluster.chat_turns
         limiter = cluster.limiter
     auth = AuthService(
         db=db,
@@ -80,6 +82,7 @@ def build_services(settings: Settings) -> Services:
         grace=grace,
         locks=locks,
         chat_limiter=limiter("chat", settings.chat_rate_limit),
+        chat_turns=chat_turns,
     )
     # REST changes that live connections must hear of: a seat taken, a meeting ended, a logout.
     meetings.listener = rooms

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,19 +41,22 @@ class ChatService:
         self.meetings = meetings
         self._last = utcnow()
 
-    def _next_time(self) -> datetime:
+    def _next_time(self, after: datetime | None) -> datetime:
         # Strictly increasing: history's order (created_at, id) is the order messages were sent.
-        self._last = max(utcnow(), self._last + _TICK)
+        self._last = max(utcnow(), self._last + _TICK, after + _TICK if after else self._last)
         return self._last
 
-    async def store(self, batch: list[NewMessage]) -> list[Stored]:
-        """Store a batch in one transaction, in order; repeats of a retry key are not stored."""
+    async def store(
+        self, batch: list[NewMessage], after: Mapping[str, datetime] | None = None
+    ) -> list[Stored]:
+        """Store a batch in one transaction, in order; repeats of a retry key are not stored.
+        ``after``: per room, a time its new messages must come after (another node's last)."""
         try:
-            return await self._store(batch)
+            return await self._store(batch, after or {})
         except IntegrityError:  # another writer stored one of these retry keys meanwhile
-            return await self._store(batch)
+            return await self._store(batch, after or {})
 
-    async def _store(self, batch: list[NewMessage]) -> list[Stored]:
+    async def _store(self, batch: list[NewMessage], after: Mapping[str, datetime]) -> list[Stored]:
         async with self.db.write() as session:
             known = await self._originals(session, batch)
             results: list[Stored] = []
@@ -68,7 +72,7 @@ class ChatService:
                     room_id=item.room_id,
                     sender=item.sender,
                     content=item.content,
-                    created_at=self._next_time(),
+                    created_at=self._next_time(after.get(item.room_id)),
                     client_msg_id=item.client_msg_id,
                 )
                 rows.append(

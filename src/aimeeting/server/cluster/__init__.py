@@ -2,7 +2,8 @@
 
 Each piece of state that one node keeps in process has a Redis-backed variant here, with the
 same interface: the fan-out hub (``hub``), the reconnect grace (``grace``), the room locks
-(``locks``), the rate limits (``limiter``) and logouts (``revocation``). Seats, meetings, chat
+(``locks``), the rate limits (``limiter``), logouts (``revocation``) and the order of each
+room's chat (``chat``). Seats, meetings, chat
 and the login lockout are in the database, which the nodes share already. ``Cluster`` builds
 them for one node, and repairs what Redis lost when it comes back (``recover``).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from aimeeting.server.cluster.chat import RedisChatTurns
 from aimeeting.server.cluster.grace import RedisGrace
 from aimeeting.server.cluster.hub import RedisHub, members_key
 from aimeeting.server.cluster.limiter import RedisLimiter
@@ -35,6 +37,7 @@ class Cluster:
         self.grace = RedisGrace(self.node.redis, settings.reconnect_grace)
         self.locks = RedisRoomLocks(self.node.redis, lease=settings.node_timeout)
         self.revoked = ClusterRevokedSessions(db, self.node)
+        self.chat_turns = RedisChatTurns(self.node.redis, self.node.id, settings.node_timeout)
         self._rooms: RoomService | None = None
 
     def limiter(self, name: str, limit: RateLimit) -> RedisLimiter:

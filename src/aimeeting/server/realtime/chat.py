@@ -3,12 +3,17 @@
 Messages from every connection go through one queue. Whatever queued up while the previous
 batch was being written is stored in one transaction (group commit), then published in exactly
 that order: the order every member sees is the order history keeps.
+
+With several nodes, a node stores and publishes a room's chat only while it holds the room's
+turn (``ChatTurns``), and stores it after the last message any node stored there: so history's
+order is the order published, on every node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from aimeeting.protocol import ServerMessage
 from aimeeting.server.chat.service import ChatService, NewMessage
@@ -23,10 +28,22 @@ MAX_BATCH = 500
 Pending = tuple[NewMessage, Connection, asyncio.Future[None]]
 
 
+class ChatTurns:
+    """One node: its queue alone decides the order, so a turn is always free."""
+
+    async def take(self, room_ids: list[str]) -> dict[str, datetime]:
+        """Wait for the rooms' turn; per room, the last time stored there (to store after)."""
+        return {}
+
+    async def give_back(self, room_ids: list[str], last: dict[str, datetime]) -> None:
+        """Done with the rooms; ``last``: per room, the last time stored now."""
+
+
 class ChatRelay:
-    def __init__(self, chat: ChatService, hub: Hub) -> None:
+    def __init__(self, chat: ChatService, hub: Hub, turns: ChatTurns) -> None:
         self.chat = chat
         self.hub = hub
+        self.turns = turns
         self._queue: list[Pending] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -62,12 +79,24 @@ class ChatRelay:
                 done.set_result(None)
 
     async def _store_and_publish(self, batch: list[Pending]) -> None:
-        stored = await self.chat.store([message for message, _, _ in batch])
+        room_ids = sorted({message.room_id for message, _, _ in batch})
+        after = await self.turns.take(room_ids)
+        last: dict[str, datetime] = {}
+        try:
+            await self._store_and_publish_in_turn(batch, after, last)
+        finally:
+            await self.turns.give_back(room_ids, last)
+
+    async def _store_and_publish_in_turn(
+        self, batch: list[Pending], after: dict[str, datetime], last: dict[str, datetime]
+    ) -> None:
+        stored = await self.chat.store([message for message, _, _ in batch], after)
         published: list[tuple[str, Event]] = []
         for (_, sender, _), result in zip(batch, stored, strict=True):
             event = Event(ServerMessage.CHAT_MESSAGE, result.message.model_dump(mode="json"))
             if result.is_new:
                 published.append((result.message.room_id, event))
+                last[result.message.room_id] = result.message.created_at
             else:  # a retry: the original goes back to its sender only
                 sender.send(event)
         await self.hub.publish_many(published)

@@ -17,7 +17,7 @@ from aimeeting.server.chat.service import ChatService, NewMessage
 from aimeeting.server.errors import AppError, Forbidden, InvalidInput, Unavailable
 from aimeeting.server.meetings.schemas import MeetingDetail
 from aimeeting.server.meetings.service import MediaFlag, MeetingService
-from aimeeting.server.realtime.chat import ChatRelay
+from aimeeting.server.realtime.chat import ChatRelay, ChatTurns
 from aimeeting.server.realtime.connection import Connection
 from aimeeting.server.realtime.events import Event
 from aimeeting.server.realtime.hub import Entry, Hub
@@ -44,11 +44,12 @@ class RoomService:
         grace: Grace,
         locks: RoomLocks,
         chat_limiter: RateLimiter,
+        chat_turns: ChatTurns,
     ) -> None:
         self.hub = hub
         self.meetings = meetings
         self.grace = grace
-        self.relay = ChatRelay(chat, hub)
+        self.relay = ChatRelay(chat, hub, chat_turns)
         self.chat_limiter = chat_limiter
         self._locks = locks
         grace.listener = self
