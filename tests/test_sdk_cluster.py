@@ -128,8 +128,8 @@ async def test_a_member_moved_to_the_other_node_mid_burst_loses_and_doubles_noth
             assert own == [f"{sender} {i}" for i in range(BURST)], (name, own)
     stored = [m.content for m in await theirs.chat_history(limit=100)]
     assert sorted(stored) == everything
-    # No check that history's order is the live one: across nodes, messages stored within the
-    # same milliseconds may be ordered differently (docs/deployment.md, "One chat order").
+    # History keeps the order seen live by the member who never dropped (newest first here).
+    assert stored[::-1] == chat_contents(seen["Bob"])
 
     await until_connections(two_nodes, (1, 1))  # Alice now really is on node B
     states = [e.state for e in seen["Alice"].of(MeetingEvent.CONNECTION_STATE_CHANGED)]
