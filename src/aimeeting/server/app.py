@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     handlers.install(app)
-    for router in (auth.router, users.router, meetings.router, ws.router, ops.router):
+    for router in (auth.router, users.router, meetings.router, ops.router):
         app.include_router(router)
     app.openapi = lambda: describe(app)  # type: ignore[method-assign]
 
@@ -149,4 +149,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(AccessLogMiddleware, metrics=services.metrics)
+    app.add_middleware(ws.RealtimeEndpoint, gateway=services.gateway)  # outermost
     return app
