@@ -22,7 +22,7 @@ class RevokedSessions:
             rows = await session.execute(
                 select(RevokedSession.session_id, RevokedSession.expires_at)
             )
-            self._until = {session_id: expires for session_id, expires in rows.tuples()}
+            self._until = {session_id: expires for session_id, expires in rows}
 
     def is_revoked(self, session_id: str) -> bool:
         return session_id in self._until

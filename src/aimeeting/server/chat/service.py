@@ -143,7 +143,7 @@ class ChatService:
                         models.ChatMessage.created_at.desc(), models.ChatMessage.id.desc()
                     ).limit(limit + 1)
                 )
-            ).tuples()
+            ).all()
             messages = [
                 _out(row, PublicUser(id=user.id, nickname=user.nickname, avatar=user.avatar))
                 for row, user in rows

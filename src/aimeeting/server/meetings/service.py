@@ -97,7 +97,7 @@ class MeetingService:
                 audio_muted=seat.audio_muted,
                 video_muted=seat.video_muted,
             )
-            for seat, nickname, avatar in rows.tuples()
+            for seat, nickname, avatar in rows
         ]
         return MeetingDetail(
             **self._out(meeting, now).model_dump(),
@@ -162,7 +162,7 @@ class MeetingService:
                 .join(models.Meeting, models.Meeting.id == models.Participant.meeting_id)
                 .where(models.Participant.left_at.is_(None), models.Meeting.status != "ended")
             )
-            return [(meeting_id, user_id) for meeting_id, user_id in rows.tuples()]
+            return [(meeting_id, user_id) for meeting_id, user_id in rows]
 
     async def list_meetings(
         self, user_id: str, kind: ListType, page: int, limit: int
