@@ -6,8 +6,8 @@ missing/null (40003) → email (40001) → password (40002) → anything else (4
 
 from __future__ import annotations
 
+import functools
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -83,9 +83,17 @@ def clean_text(
         raise invalid(field, f"must be at most {max_length} characters")
     if len(text) < min_length:
         raise invalid(field, f"must be at least {min_length} characters, spaces trimmed")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed_controls for ch in text):
+    if _forbidden_controls(allowed_controls).search(text):
         raise invalid(field, "must not contain control characters")
     return text
+
+
+@functools.cache
+def _forbidden_controls(allowed: str) -> re.Pattern[str]:
+    """Unicode's control characters (category Cc) and lone surrogates (Cs), but ``allowed``:
+    one regular expression, run in C, instead of a category lookup per character."""
+    ranges = "\x00-\x1f\x7f-\x9f\ud800-\udfff"
+    return re.compile(f"(?![{re.escape(allowed)}])[{ranges}]" if allowed else f"[{ranges}]")
 
 
 def _code_of(

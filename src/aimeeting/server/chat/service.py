@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aimeeting.protocol import ErrorCode
@@ -27,6 +27,10 @@ class NewMessage:
     sender: PublicUser
     content: str
     client_msg_id: str | None
+
+
+RetryKey = tuple[str, str | None]  # (sender id, client_msg_id)
+ChatMessageTable = cast(Table, models.ChatMessage.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,61 +55,69 @@ class ChatService:
     ) -> list[Stored]:
         """Store a batch in one transaction, in order; repeats of a retry key are not stored.
         ``after``: per room, a time its new messages must come after (another node's last)."""
-        try:
-            return await self._store(batch, after or {})
-        except IntegrityError:  # another writer stored one of these retry keys meanwhile
-            return await self._store(batch, after or {})
-
-    async def _store(self, batch: list[NewMessage], after: Mapping[str, datetime]) -> list[Stored]:
+        after = after or {}
+        # The first message of each retry key in the batch is a candidate; later ones repeat it.
+        candidates: list[ChatMessage] = []
+        first_of: dict[RetryKey, int] = {}
+        position: list[int] = []  # batch item → its candidate
+        for item in batch:
+            key = (item.sender.id, item.client_msg_id)
+            if item.client_msg_id and key in first_of:
+                position.append(first_of[key])
+                continue
+            if item.client_msg_id:
+                first_of[key] = len(candidates)
+            position.append(len(candidates))
+            candidates.append(self._new_message(item, after.get(item.room_id)))
+        table = ChatMessageTable
+        # One Core statement (the ORM's bulk path costs more than the insert itself); rows whose
+        # retry key is taken already are skipped, not refused.
+        insert = self.db.insert_or_ignore(table).returning(table.c.id)
         async with self.db.write() as session:
-            known = await self._originals(session, batch)
-            results: list[Stored] = []
-            rows: list[dict[str, object]] = []
-            for item in batch:
-                key = (item.sender.id, item.client_msg_id)
-                original = known.get(key) if item.client_msg_id else None
-                if original is not None:
-                    results.append(Stored(original, is_new=False))
-                    continue
-                message = ChatMessage(
-                    message_id=new_id("msg"),
-                    room_id=item.room_id,
-                    sender=item.sender,
-                    content=item.content,
-                    created_at=self._next_time(after.get(item.room_id)),
-                    client_msg_id=item.client_msg_id,
-                )
-                rows.append(
-                    {
-                        "id": message.message_id,
-                        "meeting_id": message.room_id,
-                        "sender_id": message.sender.id,
-                        "content": message.content,
-                        "client_msg_id": message.client_msg_id,
-                        "created_at": message.created_at,
-                    }
-                )
-                if item.client_msg_id:
-                    known[key] = message
-                results.append(Stored(message, is_new=True))
-            if rows:  # one multi-row INSERT, no ORM unit of work: this is chat's hot path
-                await session.execute(insert(models.ChatMessage), rows)
+            connection = await session.connection()
+            result = await connection.execute(insert, [_row(m) for m in candidates])
+            inserted = set(result.scalars())
+            taken = [c for c in candidates if c.message_id not in inserted]
+            originals = await self._originals(session, taken) if taken else {}
+        results: list[Stored] = []
+        seen: set[int] = set()
+        for index in position:
+            candidate = candidates[index]
+            if candidate.message_id in inserted:
+                results.append(Stored(candidate, is_new=index not in seen))
+            else:
+                original = originals[(candidate.sender.id, candidate.client_msg_id)]
+                results.append(Stored(original, is_new=False))
+            seen.add(index)
         return results
 
-    async def _originals(
-        self, session: AsyncSession, batch: list[NewMessage]
-    ) -> dict[tuple[str, str | None], ChatMessage]:
-        keyed = {item.sender.id: item.sender for item in batch if item.client_msg_id}
-        if not keyed:
-            return {}
-        retry_keys = {item.client_msg_id for item in batch if item.client_msg_id}
-        rows = await session.scalars(
-            select(models.ChatMessage).where(
-                models.ChatMessage.sender_id.in_(keyed),
-                models.ChatMessage.client_msg_id.in_(retry_keys),
-            )
+    def _new_message(self, item: NewMessage, after: datetime | None) -> ChatMessage:
+        return ChatMessage(
+            message_id=new_id("msg"),
+            room_id=item.room_id,
+            sender=item.sender,
+            content=item.content,
+            created_at=self._next_time(after),
+            client_msg_id=item.client_msg_id,
         )
-        return {(row.sender_id, row.client_msg_id): _out(row, keyed[row.sender_id]) for row in rows}
+
+    @staticmethod
+    async def _originals(
+        session: AsyncSession, taken: list[ChatMessage]
+    ) -> dict[RetryKey, ChatMessage]:
+        """The stored messages of retry keys that were taken (rare: retries after a drop)."""
+        senders = {message.sender.id: message.sender for message in taken}
+        pairs = [
+            and_(
+                models.ChatMessage.sender_id == message.sender.id,
+                models.ChatMessage.client_msg_id == message.client_msg_id,
+            )
+            for message in taken
+        ]
+        rows = await session.scalars(select(models.ChatMessage).where(or_(*pairs)))
+        return {
+            (row.sender_id, row.client_msg_id): _out(row, senders[row.sender_id]) for row in rows
+        }
 
     async def history(
         self, meeting_id: str, user_id: str, before: str | None, limit: int
@@ -149,6 +161,17 @@ class ChatService:
                 for row, user in rows
             ]
         return ChatHistory(messages=messages[:limit], has_more=len(messages) > limit)
+
+
+def _row(message: ChatMessage) -> dict[str, object]:
+    return {
+        "id": message.message_id,
+        "meeting_id": message.room_id,
+        "sender_id": message.sender.id,
+        "content": message.content,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at,
+    }
 
 
 def _out(row: models.ChatMessage, sender: PublicUser) -> ChatMessage:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
@@ -82,10 +82,12 @@ class Database:
         async with queue, self._writers() as session, session.begin():
             yield session
 
-    def insert_or_ignore(self, model: type[DeclarativeBase], **values: Any) -> Any:
-        """``INSERT … ON CONFLICT DO NOTHING``: safe when two requests create the same row."""
+    def insert_or_ignore(self, model: type[DeclarativeBase] | Table, **values: Any) -> Any:
+        """``INSERT … ON CONFLICT DO NOTHING``: safe when two requests create the same row.
+        Without ``values``, for many rows given at execution."""
         insert = sqlite_insert if self.is_sqlite else postgresql_insert
-        return insert(model).values(**values).on_conflict_do_nothing()
+        statement = insert(model).values(**values) if values else insert(model)
+        return statement.on_conflict_do_nothing()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
