@@ -1,4 +1,10 @@
-"""``python -m bench rest [--quick]``: start a server, load it, print and keep the figures."""
+"""``python -m bench <scenario> [--quick]``: start the system(s) under test, load them, print and
+keep the figures (JSON in bench/results/, plots in docs/img/; ``--quick`` runs go to
+bench/results/quick/ and are the CI smoke test).
+
+Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``all``; ``report`` prints the markdown
+tables of docs/benchmarks.md from the results, ``plots`` redraws the PNGs.
+"""
 
 from __future__ import annotations
 
@@ -12,44 +18,115 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
-from bench import rest
+from bench import fanout, hold, joinstorm, plots, report, rest
+from bench.targets import TARGETS
+from bench.wsload import raise_fd_limit
 from tests.utils.server import ServerProcess
 
 RESULTS = Path(__file__).with_name("results")
+QUICK_RESULTS = RESULTS / "quick"
+SCENARIOS = ("rest", "hold", "fanout", "joinstorm", "all", "report", "plots")
 
 
 def _machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo")
+    model = platform.processor()
+    if cpuinfo.exists():
+        lines = cpuinfo.read_text().splitlines()
+        model = next(
+            (ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), model
+        )
     return {
         "cpus": os.cpu_count(),
-        "cpu_model": next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")
-            ),
-            platform.processor(),
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor(),
+        "cpu_model": model,
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("scenario", choices=["rest"])
-    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
-    parser.add_argument("--database-url", help="default: SQLite in a temporary data dir")
-    parser.add_argument("--processes", type=int, default=1, help="load generator processes")
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--seconds", type=float, help="per phase (default 10, quick 3)")
-    args = parser.parse_args(argv)
-    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    parser.add_argument("scenario", choices=SCENARIOS)
+    parser.add_argument("--quick", action="store_true", help="small sizes, well under a minute")
+    parser.add_argument(
+        "--target",
+        default="all",
+        choices=(*TARGETS, "all"),
+        help="hold and fanout: which system(s), one after another (default all)",
+    )
+    parser.add_argument("--processes", type=int, help="load generator processes (rest 1, else 2)")
+    parser.add_argument("--seconds", type=float, help="per phase/step")
+    parser.add_argument("--results", type=Path, help="folder for the JSON (and quick plots)")
+    group = parser.add_argument_group("rest")
+    group.add_argument("--database-url", help="default: SQLite in a temporary data dir")
+    group.add_argument("--concurrency", type=int, default=64)
+    group.add_argument(
+        "--open-loop-rate",
+        type=float,
+        default=2000,
+        help="GET /users/me open-loop phase in req/s (0: skip)",
+    )
+    group = parser.add_argument_group("hold")
+    group.add_argument("--steps", help="connections per step, e.g. 1000,2000,5000")
+    group.add_argument("--ping-interval", type=float, help="seconds (default 30, quick 2)")
+    group = parser.add_argument_group("fanout")
+    group.add_argument("--rooms", type=int, help="rooms of 4 (default 250, quick 25)")
+    group.add_argument("--rates", help="messages/s per member per step, e.g. 1,2,4")
+    group.add_argument(
+        "--no-client-msg-id",
+        action="store_true",
+        help="send chats without the retry key (what ours' dedup costs)",
+    )
+    group = parser.add_argument_group("joinstorm")
+    group.add_argument("--users", type=int, help="default 2000, quick 200")
+    return parser
 
+
+def _load() -> list[float]:
+    """The machine's load average (1, 5, 15 min): the machine is shared, so every result says."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _folder(args: argparse.Namespace) -> Path:
+    return Path(args.results or (QUICK_RESULTS if args.quick else RESULTS))
+
+
+def _targets(args: argparse.Namespace) -> list[str]:
+    return list(TARGETS) if args.target == "all" else [args.target]
+
+
+def _ints(text: str | None, default: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",")) if text else default
+
+
+def _floats(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(",")) if text else default
+
+
+def _save(args: argparse.Namespace, name: str, figures: dict[str, Any], started: float) -> None:
+    result = {
+        "scenario": name.split("-")[0],
+        "quick": args.quick,
+        "command": "python -m bench " + " ".join(sys.argv[1:]),
+        "machine": _machine(),
+        "load_average_before": args.load_before,
+        "load_average_after": _load(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "total_seconds": round(time.monotonic() - started, 1),
+        **figures,
+    }
+    folder = _folder(args)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"bench: wrote {path}", file=sys.stderr)
+
+
+def run_rest(args: argparse.Namespace) -> int:
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
     env = {
         # The shipped defaults (bcrypt cost 12, info logs) except: logins are not throttled,
         # since the bench logs in from one address.
@@ -59,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.database_url:
         env["AIMEETING_DATABASE_URL"] = args.database_url
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as data_dir, ServerProcess(Path(data_dir), env) as server:
         assert server.process is not None
         process = psutil.Process(server.process.pid)
@@ -67,31 +145,88 @@ def main(argv: list[str] | None = None) -> int:
             times = process.cpu_times()
             return float(times.user + times.system)
 
-        started = time.monotonic()
         figures = rest.run(
             server.url,
             server_cpu,
             concurrency=args.concurrency,
             seconds=seconds,
-            processes=args.processes,
+            processes=args.processes or 1,
+            open_loop_rate=args.open_loop_rate,
         )
-    result = {
-        "scenario": args.scenario,
-        "quick": args.quick,
-        "database": "postgresql" if args.database_url else "sqlite",
-        "machine": _machine(),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "total_seconds": round(time.monotonic() - started, 1),
-        **figures,
-    }
-    text = json.dumps(result, indent=2, ensure_ascii=False)
-    print(text)
-    if not args.quick:
-        RESULTS.mkdir(exist_ok=True)
-        name = f"{args.scenario}-{result['database']}.json"
-        (RESULTS / name).write_text(text + "\n")
+    database = "postgresql" if args.database_url else "sqlite"
+    _save(args, f"rest-{database}", {"database": database, **figures}, started)
     errors = sum(phase["errors"] for phase in figures["phases"])
     return 1 if errors else 0
+
+
+def run_hold(args: argparse.Namespace) -> int:
+    failed = 0
+    for target in _targets(args):
+        started, args.load_before = time.monotonic(), _load()
+        figures = hold.run(
+            target,
+            steps=_ints(args.steps, hold.QUICK_STEPS if args.quick else hold.STEPS),
+            hold_seconds=args.seconds or (3.0 if args.quick else 31.0),
+            ping_interval=args.ping_interval or (1.5 if args.quick else 30.0),
+            processes=args.processes or 2,
+        )
+        _save(args, f"hold-{target}", figures, started)
+        failed += not figures["steps"] or figures["steps"][0]["connected"] == 0
+    return 1 if failed else 0
+
+
+def run_fanout(args: argparse.Namespace) -> int:
+    failed = 0
+    for target in _targets(args):
+        started, args.load_before = time.monotonic(), _load()
+        figures = fanout.run(
+            target,
+            rooms=args.rooms or (25 if args.quick else 250),
+            rates=_floats(args.rates, fanout.QUICK_RATES if args.quick else fanout.RATES),
+            seconds=args.seconds or (2.0 if args.quick else 6.0),
+            processes=args.processes or 2,
+            drain=2.0 if args.quick else 3.0,
+            retry_key=not args.no_client_msg_id,
+        )
+        suffix = "-no-client-msg-id" if args.no_client_msg_id else ""
+        _save(args, f"fanout-{target}{suffix}", figures, started)
+        failed += bool(figures["connect_failures"]) or not figures["steps"]
+    return 1 if failed else 0
+
+
+def run_joinstorm(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    figures = joinstorm.run(
+        users=args.users or (200 if args.quick else 2000), processes=args.processes or 2
+    )
+    _save(args, "joinstorm-ours", figures, started)
+    return 1 if figures["errors"] or figures["complete"] != figures["users"] else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.load_before = _load()
+    raise_fd_limit()  # inherited by the servers this starts
+    folder = _folder(args)
+    if args.scenario == "report":
+        print(report.render(folder))
+        return 0
+    runs = {"rest": run_rest, "hold": run_hold, "fanout": run_fanout, "joinstorm": run_joinstorm}
+    names = (
+        list(runs)
+        if args.scenario == "all"
+        else []
+        if args.scenario == "plots"
+        else [args.scenario]
+    )
+    status = 0
+    for name in names:
+        print(f"bench: {name} (load average {os.getloadavg()[0]:.2f})", file=sys.stderr)
+        status |= runs[name](args)
+    written = plots.draw(folder, folder if args.quick or args.results else plots.DOCS_IMG)
+    for path in written:
+        print(f"bench: wrote {path}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":
