@@ -18,7 +18,15 @@ from collections import Counter
 from typing import Any
 
 from bench import accounts, targets
-from bench.wsload import Client, WorkerPool, WorkerState, open_rooms, percentile, shard
+from bench.wsload import (
+    Client,
+    WorkerPool,
+    WorkerState,
+    error_summary,
+    open_rooms,
+    percentile,
+    shard,
+)
 
 ROOM_SIZE = 4
 # Messages/s per member: fine steps low down, where ours turns, coarser up to the peers' knees.
@@ -126,15 +134,7 @@ def _step(rate: float, seconds: float, rooms: int, answers: list[dict[str, Any]]
         "received": sum(a.get("received", 0) for a in answers),
         "lost": sum(a.get("lost", 0) for a in answers),
         "duplicated": sum(a.get("duplicated", 0) for a in answers),
-        "errors": sum(a.get("errors", 0) for a in answers) + sum("error" in a for a in answers),
-        "first_error": next(
-            (
-                a.get("first_error") or a.get("error")
-                for a in answers
-                if a.get("first_error") or a.get("error")
-            ),
-            None,
-        ),
+        **error_summary(answers),
         "p50_ms": _r(percentile(ordered, 50)),
         "p99_ms": _r(percentile(ordered, 99)),
         "max_ms": _r(ordered[-1] if ordered else None),

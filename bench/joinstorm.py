@@ -10,7 +10,15 @@ import time
 from typing import Any
 
 from bench import accounts, targets
-from bench.wsload import Client, WorkerPool, WorkerState, open_rooms, percentile, shard
+from bench.wsload import (
+    Client,
+    WorkerPool,
+    WorkerState,
+    error_summary,
+    open_rooms,
+    percentile,
+    shard,
+)
 
 API_PARALLEL = 64  # REST joins in flight per worker, like a crowd behind a few NATs
 
@@ -109,15 +117,7 @@ def run(*, users: int, processes: int, timeout: float = 60.0) -> dict[str, Any]:
         "member_p99_ms": _r(percentile(done, 99)),
         "rest_joins_done_ms": _r(max((a.get("rest_done_ms", 0) for a in answers), default=None)),
         "server_cpu_seconds": round(cpu, 2),
-        "errors": sum(a.get("errors", 0) for a in answers) + sum("error" in a for a in answers),
-        "first_error": next(
-            (
-                a.get("first_error") or a.get("error")
-                for a in answers
-                if a.get("first_error") or a.get("error")
-            ),
-            None,
-        ),
+        **error_summary(answers),
     }
     print(f"joinstorm: {result}", flush=True)
     return result

@@ -260,3 +260,13 @@ def percentile(ordered: list[float], p: float) -> float | None:
     if not ordered:
         return None
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def error_summary(answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The workers' errors in a step: how many (a worker that failed counts one), and the
+    first one's text."""
+    texts = (a.get("first_error") or a.get("error") for a in answers)
+    return {
+        "errors": sum(a.get("errors", 0) for a in answers) + sum("error" in a for a in answers),
+        "first_error": next((text for text in texts if text), None),
+    }
