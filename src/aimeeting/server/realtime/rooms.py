@@ -68,10 +68,7 @@ class RoomService:
         come back. At start-up, and on several nodes after Redis lost its state."""
         for room_id, user_id in await self.meetings.held_seats():
             async with self._room(room_id):
-                if not await self.grace.is_pending(
-                    room_id, user_id
-                ) and not await self.hub.is_present(room_id, user_id):
-                    await self.grace.begin(room_id, user_id, was_in_room=True)
+                await self._watch_seat(room_id, user_id, was_in_room=True)
 
     async def close_ended(self) -> None:
         """Close this node's rooms whose meeting ended while the node could not hear of it."""
@@ -174,10 +171,7 @@ class RoomService:
         """A seat taken over REST must be used over WebSocket within the grace."""
         try:
             async with self._room(meeting_id):
-                if not await self.grace.is_pending(
-                    meeting_id, user_id
-                ) and not await self.hub.is_present(meeting_id, user_id):
-                    await self.grace.begin(meeting_id, user_id, was_in_room=False)
+                await self._watch_seat(meeting_id, user_id, was_in_room=False)
         except Unavailable:
             # The seat is taken all the same; ``reconcile`` gives it its grace later.
             log.warning("no grace for a new seat yet", extra={"room_id": meeting_id})
@@ -206,6 +200,13 @@ class RoomService:
             ):
                 return  # back in time (or a new grace began meanwhile)
             await self._release(room_id, user_id)
+
+    async def _watch_seat(self, room_id: str, user_id: str, *, was_in_room: bool) -> None:
+        """A seat nobody holds in the room and no grace watches gets one (under the lock)."""
+        if not await self.grace.is_pending(room_id, user_id) and not await self.hub.is_present(
+            room_id, user_id
+        ):
+            await self.grace.begin(room_id, user_id, was_in_room=was_in_room)
 
     async def _release(self, room_id: str, user_id: str) -> None:
         """Free the seat; the room hears of it (the REST view and the room's view agree)."""
