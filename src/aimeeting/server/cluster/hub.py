@@ -92,6 +92,14 @@ def entry(room_id: str, user_id: str, connection_id: str) -> str:
     return f"{room_id}\t{user_id}\t{connection_id}"
 
 
+def _presence_args(room_id: str, user_id: str, node_id: str, connection_id: str) -> dict[str, Any]:
+    """The KEYS and ARGV of the presence scripts for one connection in one room."""
+    return {
+        "keys": [presence_key(room_id), members_key(node_id)],
+        "args": [user_id, f"{node_id}/{connection_id}", entry(room_id, user_id, connection_id)],
+    }
+
+
 class RedisHub(LocalHub):
     """``LocalHub`` holds this node's connections; Redis knows everyone's."""
 
@@ -114,18 +122,8 @@ class RedisHub(LocalHub):
         ):
             node.handle(op, handler)
 
-    def _where(self, connection: Connection) -> str:
-        return f"{self.node.id}/{connection.id}"
-
     def _presence_args(self, room_id: str, connection: Connection) -> dict[str, Any]:
-        return {
-            "keys": [presence_key(room_id), members_key(self.node.id)],
-            "args": [
-                connection.user_id,
-                self._where(connection),
-                entry(room_id, connection.user_id, connection.id),
-            ],
-        }
+        return _presence_args(room_id, connection.user_id, self.node.id, connection.id)
 
     # -- membership -----------------------------------------------------------------------
 
@@ -151,9 +149,7 @@ class RedisHub(LocalHub):
 
     async def forget(self, room_id: str, user_id: str, where: str) -> bool:
         node_id, _, connection_id = where.partition("/")
-        keys = [presence_key(room_id), members_key(node_id)]
-        args = [user_id, where, entry(room_id, user_id, connection_id)]
-        return bool(await self._exit(keys=keys, args=args))
+        return bool(await self._exit(**_presence_args(room_id, user_id, node_id, connection_id)))
 
     async def is_present(self, room_id: str, user_id: str) -> bool:
         try:
