@@ -2,8 +2,9 @@
 keep the figures (JSON in bench/results/, plots in docs/img/; ``--quick`` runs go to
 bench/results/quick/ and are the CI smoke test).
 
-Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``all``; ``report`` prints the markdown
-tables of docs/benchmarks.md from the results, ``plots`` redraws the PNGs.
+Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``media`` (browsers, as root), ``all``;
+``report`` prints the markdown tables of docs/benchmarks.md from the results, ``plots`` redraws
+the PNGs.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
-from bench import fanout, hold, joinstorm, plots, report, rest
+from bench import fanout, hold, joinstorm, media, plots, report, rest
 from bench.targets import TARGETS
 from bench.wsload import raise_fd_limit
 from tests.utils.server import ServerProcess
 
 RESULTS = Path(__file__).with_name("results")
 QUICK_RESULTS = RESULTS / "quick"
-SCENARIOS = ("rest", "hold", "fanout", "joinstorm", "all", "report", "plots")
+SCENARIOS = ("rest", "hold", "fanout", "joinstorm", "media", "all", "report", "plots")
 
 
 def _machine() -> dict[str, Any]:
@@ -82,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     group = parser.add_argument_group("joinstorm")
     group.add_argument("--users", type=int, help="default 2000, quick 200")
+    group = parser.add_argument_group("media")
+    group.add_argument("--joins", type=int, help="joins per meeting size (default 20, quick 3)")
     return parser
 
 
@@ -203,6 +206,14 @@ def run_joinstorm(args: argparse.Namespace) -> int:
     return 1 if figures["errors"] or figures["complete"] != figures["users"] else 0
 
 
+def run_media(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as data_dir:
+        figures = media.run(Path(data_dir), joins=args.joins or (3 if args.quick else 20))
+    _save(args, "media-browser", figures, started)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.load_before = _load()
@@ -211,7 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenario == "report":
         print(report.render(folder))
         return 0
-    runs = {"rest": run_rest, "hold": run_hold, "fanout": run_fanout, "joinstorm": run_joinstorm}
+    runs = {
+        "rest": run_rest,
+        "hold": run_hold,
+        "fanout": run_fanout,
+        "joinstorm": run_joinstorm,
+        "media": run_media,
+    }
     names = (
         list(runs)
         if args.scenario == "all"

@@ -119,3 +119,7 @@ def contract_dir() -> Path:
     if configured:
         return Path(configured).parent
     return Path(__file__).resolve().parents[2] / "shared" / "contract"
+
+
+# End-to-end media tests (private network namespace, server, Chromium, coturn inside it).
+pytest_plugins = ["tests.browser_fixtures"]

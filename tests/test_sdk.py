@@ -25,10 +25,12 @@ from aimeeting import (
     SDKConfig,
     SDKErrorCode,
 )
-from aimeeting.sdk import ChatMessage, ConnectionState, NetworkQuality
+from aimeeting.sdk import ChatMessage, ConnectionState, NetworkQuality, Participant
 from aimeeting.sdk.devices import list_devices
+from tests.utils.api import join, register
 from tests.utils.sdk import PASSWORD, Recorder, config, signed_in
 from tests.utils.server import ServerProcess, free_port
+from tests.utils.ws import WsClient
 
 ROOT = Path(__file__).resolve().parents[1]
 MakeSDK = Callable[..., Awaitable[MeetingSDK]]
@@ -159,6 +161,42 @@ async def test_two_members_meet_with_every_event_and_method(
     assert not seen.of(MeetingEvent.ERROR)
     stored = await meeting.chat_history()
     assert [m.content for m in stored] == ["bye", "re: 你好, Alice", "你好, Alice"]
+
+
+async def test_screen_sharing_reaches_the_participants_and_events(
+    server: ServerProcess, make_sdk: MakeSDK
+) -> None:
+    """DECISIONS §9 extension: another member's ``screen_share`` (a raw client here: this SDK
+    shares no screen) shows in ``MEDIA_STATE_CHANGED``, ``participants`` and a later
+    ``USER_JOINED``; a server that sends no ``screen_sharing`` reads as not sharing."""
+    alice = await make_sdk(server.url, "Alice")
+    meeting = await alice.create_meeting()
+    seen = Recorder(meeting)
+    bob = register(server.url, nickname="Bob")
+    assert join(bob, meeting.meeting_number).status_code == 200
+    async with await WsClient.connected(server.url, bob) as ws:
+        await ws.send("join_room", {"room_id": meeting.id})
+        joined = await seen.wait(MeetingEvent.USER_JOINED)
+        assert (joined.user_id, joined.screen_sharing) == (bob.id, False)
+        await ws.send(
+            "media_control", {"room_id": meeting.id, "action": "screen_share", "value": True}
+        )
+        change = await seen.wait(MeetingEvent.MEDIA_STATE_CHANGED)
+        assert (change.user_id, change.audio_muted, change.video_muted, change.screen_sharing) == (
+            bob.id,
+            False,
+            False,
+            True,
+        )
+        assert [(p.user_id, p.screen_sharing) for p in meeting.participants] == [
+            (alice.user.id, False),  # type: ignore[union-attr]
+            (bob.id, True),
+        ]
+        await meeting.mute_audio(True)
+        mine = await seen.wait(MeetingEvent.MEDIA_STATE_CHANGED, lambda e: e.user_id != bob.id)
+        assert (mine.audio_muted, mine.screen_sharing) == (True, False)
+    older = {"user_id": "user_1", "nickname": "Old", "audio_muted": True, "video_muted": False}
+    assert Participant.of(older).screen_sharing is False
 
 
 async def test_errors_map_to_sdk_codes(sdk_server: ServerProcess, make_sdk: MakeSDK) -> None:

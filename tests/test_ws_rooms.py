@@ -141,6 +141,7 @@ def expected_joined(rest: dict[str, Any], user: User) -> dict[str, Any]:
         "participant_count": rest["participant_count"],
         "audio_muted": seat["audio_muted"],
         "video_muted": seat["video_muted"],
+        "screen_sharing": seat["screen_sharing"],
         "joined_at": seat["joined_at"],
     }
 
@@ -149,8 +150,16 @@ def left(user: User, room_id: str, count: int) -> dict[str, Any]:
     return {"user_id": user.id, "room_id": room_id, "participant_count": count}
 
 
-def media(user: User, room_id: str, audio: bool, video: bool) -> dict[str, Any]:
-    return {"user_id": user.id, "room_id": room_id, "audio_muted": audio, "video_muted": video}
+def media(
+    user: User, room_id: str, audio: bool, video: bool, screen: bool = False
+) -> dict[str, Any]:
+    return {
+        "user_id": user.id,
+        "room_id": room_id,
+        "audio_muted": audio,
+        "video_muted": video,
+        "screen_sharing": screen,
+    }
 
 
 # -- WebSocket helpers ------------------------------------------------------------------------
@@ -295,6 +304,7 @@ async def test_join_room_is_announced_to_all_then_room_state_to_the_joiner(
             "participant_count": 2,
             "audio_muted": True,
             "video_muted": False,
+            "screen_sharing": False,
             "joined_at": rest["participants"][1]["joined_at"],
         }
     )
@@ -420,6 +430,56 @@ async def test_media_control_broadcasts_both_flags_to_everyone(
     await quiet(a, b)
 
 
+async def test_screen_share_is_stored_broadcast_and_shown_everywhere(
+    base_url: str, sockets: Sockets
+) -> None:
+    """DECISIONS §9 extension: ``screen_share`` sets ``screen_sharing`` beside the mute flags; it
+    reaches ``media_state_changed``, REST, ``room_state`` and ``user_joined``; a REST join keeps
+    it for a seat held and starts a new seat without it."""
+    meeting, (creator, bob), (a, b) = await members(sockets, base_url, 2)
+    room = meeting["id"]
+    await b.send("media_control", mute(room, "mute_audio", True))
+    for ws in (a, b):
+        assert (await ws.expect("media_state_changed"))["data"] == media(bob, room, True, False)
+
+    await b.send("media_control", mute(room, "screen_share", True))
+    for ws in (a, b):
+        event = await ws.expect("media_state_changed")
+        assert event["data"] == media(bob, room, True, False, screen=True), event
+    seats = {p["user_id"]: p for p in detail(creator, room)["participants"]}
+    assert (seats[bob.id]["screen_sharing"], seats[creator.id]["screen_sharing"]) == (True, False)
+
+    # Muting keeps the share; every media_state_changed carries all three flags.
+    await b.send("media_control", mute(room, "mute_video", True))
+    for ws in (a, b):
+        assert (await ws.expect("media_state_changed"))["data"] == media(
+            bob, room, True, True, screen=True
+        )
+    assert rest_join(bob, meeting)["participants"][1]["screen_sharing"] is True  # seat held
+    joined, state = await join_room(b, room)
+    assert joined == expected_joined(detail(bob, room), bob)
+    assert joined["screen_sharing"] is True
+    assert [p["screen_sharing"] for p in state["participants"]] == [False, True]
+    await quiet(a, b)
+
+    await b.send("media_control", mute(room, "screen_share", False))
+    for ws in (a, b):
+        assert (await ws.expect("media_state_changed"))["data"] == media(bob, room, True, True)
+    assert [p["screen_sharing"] for p in detail(bob, room)["participants"]] == [False, False]
+
+    # A new seat after leaving starts without a share, whatever the old seat had.
+    await b.send("media_control", mute(room, "screen_share", True))
+    for ws in (a, b):
+        await ws.expect("media_state_changed")
+    await b.send("leave_room", {"room_id": room})
+    assert (await a.expect("user_left"))["data"] == left(bob, room, 1)
+    assert rest_join(bob, meeting)["participants"][1]["screen_sharing"] is False
+    joined, _state = await join_room(b, room)
+    assert joined["screen_sharing"] is False
+    assert (await a.expect("user_joined"))["data"] == joined
+    await quiet(a, b)
+
+
 async def test_media_control_with_a_bad_action_or_value_is_refused(
     base_url: str, sockets: Sockets
 ) -> None:
@@ -436,6 +496,10 @@ async def test_media_control_with_a_bad_action_or_value_is_refused(
         ({"room_id": room, "action": "mute_video", "value": 0}, 40004),
         ({"room_id": room, "action": "mute_audio", "value": None}, 40003),
         ({"room_id": room, "action": "mute_video"}, 40003),
+        ({"room_id": room, "action": "screen_share", "value": "true"}, 40004),
+        ({"room_id": room, "action": "screen_share", "value": 1}, 40004),
+        ({"room_id": room, "action": "screen_share", "value": None}, 40003),
+        ({"room_id": room, "action": "SCREEN_SHARE", "value": True}, 40004),
     ]
     for data, code in cases:
         seq = await a.send("media_control", data)
@@ -450,6 +514,7 @@ async def test_media_control_with_a_bad_action_or_value_is_refused(
         (False, False),
         (False, False),
     ]
+    assert [p["screen_sharing"] for p in rest["participants"]] == [False, False]
 
 
 # -- webrtc_signal ----------------------------------------------------------------------------

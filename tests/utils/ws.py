@@ -12,6 +12,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.utils.api import User
+from tests.utils.wire import check_server_message
 
 TIMEOUT = 5.0
 
@@ -62,6 +63,7 @@ class WsClient:
         raw = await asyncio.wait_for(self.connection.recv(), timeout)
         message: dict[str, Any] = orjson.loads(raw)
         self.received.append(message)
+        check_server_message(message)  # as aimeeting.protocol.wire describes it, strictly
         return message
 
     async def expect(self, type: str, timeout: float = TIMEOUT) -> dict[str, Any]:

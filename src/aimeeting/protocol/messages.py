@@ -37,6 +37,7 @@ class ServerMessage(StrEnum):
 class MediaAction(StrEnum):
     MUTE_AUDIO = "mute_audio"
     MUTE_VIDEO = "mute_video"
+    SCREEN_SHARE = "screen_share"  # extension: value true while sharing (DECISIONS §9)
 
 
 class CloseCode(IntEnum):

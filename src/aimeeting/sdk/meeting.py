@@ -363,6 +363,7 @@ class Meeting:
             bool(data.get("audio_muted", False)),
             bool(data.get("video_muted", False)),
             parse_time(data.get("joined_at")),
+            bool(data.get("screen_sharing", False)),  # extension: older servers lack it
         )
         self._participants[user.id] = participant
         if not known and user.id != self._me.id:
@@ -375,9 +376,12 @@ class Meeting:
 
     def _on_media(self, data: dict[str, Any]) -> None:
         user_id, audio, video = data["user_id"], data["audio_muted"], data["video_muted"]
+        screen = bool(data.get("screen_sharing", False))  # extension: older servers lack it
         if (participant := self._participants.get(user_id)) is not None:
-            self._participants[user_id] = replace(participant, audio_muted=audio, video_muted=video)
-        self._emit(MediaStateChangedEvent(self.id, user_id, audio, video))
+            self._participants[user_id] = replace(
+                participant, audio_muted=audio, video_muted=video, screen_sharing=screen
+            )
+        self._emit(MediaStateChangedEvent(self.id, user_id, audio, video, screen))
 
     def _on_chat(self, data: dict[str, Any]) -> None:
         if self._held is not None:
@@ -454,8 +458,8 @@ def _close_error(code: int | None, reason: str | None) -> MeetingError | None:
     return network_error(reason or "connection lost", close_code=code)
 
 
-def _media_of(participant: Participant) -> tuple[bool, bool]:
-    return participant.audio_muted, participant.video_muted
+def _media_of(participant: Participant) -> tuple[bool, bool, bool]:
+    return participant.audio_muted, participant.video_muted, participant.screen_sharing
 
 
 def _joined_event(room_id: str, participant: Participant, count: int) -> UserJoinedEvent:
@@ -467,6 +471,7 @@ def _joined_event(room_id: str, participant: Participant, count: int) -> UserJoi
         participant.audio_muted,
         participant.video_muted,
         participant.joined_at,
+        participant.screen_sharing,
     )
 
 

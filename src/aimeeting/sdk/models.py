@@ -76,6 +76,7 @@ class Participant:
     audio_muted: bool
     video_muted: bool
     joined_at: datetime | None
+    screen_sharing: bool = False  # extension; absent from older servers
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Participant:
@@ -86,6 +87,7 @@ class Participant:
             audio_muted=bool(data.get("audio_muted", False)),
             video_muted=bool(data.get("video_muted", False)),
             joined_at=parse_time(data.get("joined_at")),
+            screen_sharing=bool(data.get("screen_sharing", False)),
         )
 
 
@@ -114,6 +116,7 @@ class UserJoinedEvent:
     audio_muted: bool
     video_muted: bool
     joined_at: datetime | None
+    screen_sharing: bool = False  # extension
     type: MeetingEvent = MeetingEvent.USER_JOINED
 
     @property
@@ -161,6 +164,7 @@ class MediaStateChangedEvent:
     user_id: str
     audio_muted: bool
     video_muted: bool
+    screen_sharing: bool = False  # extension
     type: MeetingEvent = MeetingEvent.MEDIA_STATE_CHANGED
 
 

@@ -15,7 +15,7 @@ from aimeeting.server.api import handlers
 from aimeeting.server.api.deps import Services
 from aimeeting.server.api.middleware import AccessLogMiddleware
 from aimeeting.server.api.openapi import describe
-from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, users, ws
+from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, rtc, sdk, users, ws
 from aimeeting.server.auth.passwords import PasswordHasher
 from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.auth.service import AuthService
@@ -137,8 +137,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     handlers.install(app)
-    for router in (auth.router, users.router, meetings.router, ops.router):
+    for router in (auth.router, users.router, meetings.router, rtc.router, ops.router):
         app.include_router(router)
+    app.mount(sdk.PATH, sdk.SdkFiles(), name="sdk")
     app.openapi = lambda: describe(app)  # type: ignore[method-assign]
 
     if settings.cors_origins:

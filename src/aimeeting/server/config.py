@@ -21,6 +21,11 @@ _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
 }
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+# ICE server URLs as RFC 7064/7065 write them (what browsers accept): a scheme, a host (name,
+# IPv4, or IPv6 in brackets), an optional port; TURN may name its transport.
+_HOST_PORT = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>\d{1,5}))?"
+_STUN_URL = re.compile(rf"stuns?:{_HOST_PORT}")
+_TURN_URL = re.compile(rf"turns?:{_HOST_PORT}(?:\?transport=(?:udp|tcp))?")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,14 @@ def _split_list(value: object) -> object:
     return value
 
 
+def _check_urls(urls: list[str], pattern: re.Pattern[str], example: str) -> list[str]:
+    for url in urls:
+        match = pattern.fullmatch(url)
+        if match is None or not 0 < int(match["port"] or 1) < 65536:
+            raise ValueError(f"expected URLs like {example!r}, got {url!r}")
+    return urls
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIMEETING_", extra="ignore")
 
@@ -91,6 +104,13 @@ class Settings(BaseSettings):
     ws_rate_limit: Annotated[RateLimit, NoDecode] = RateLimit(100, 1)  # per connection
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = []
     cors_origins: Annotated[list[str], NoDecode] = []
+
+    # ICE servers handed to clients (GET /v1/rtc/ice-servers, DECISIONS §9). TURN credentials
+    # are coturn's REST-API scheme: HMAC of a shared secret, valid for ``turn_ttl`` seconds.
+    stun_urls: Annotated[list[str], NoDecode] = []
+    turn_urls: Annotated[list[str], NoDecode] = []
+    turn_secret: str | None = None
+    turn_ttl: int = Field(86400, gt=0, description="seconds a TURN credential stays valid")
 
     bcrypt_rounds: int = Field(12, ge=4, le=31)
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="a request body or WS message")
@@ -119,6 +139,32 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_origins(cls, value: object) -> object:
         return _split_list(value)
+
+    @field_validator("stun_urls", "turn_urls", mode="before")
+    @classmethod
+    def _parse_ice_urls(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("stun_urls")
+    @classmethod
+    def _check_stun_urls(cls, value: list[str]) -> list[str]:
+        return _check_urls(value, _STUN_URL, "stun:stun.example.com:3478")
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _check_turn_urls(cls, value: list[str]) -> list[str]:
+        return _check_urls(value, _TURN_URL, "turn:turn.example.com:3478?transport=udp")
+
+    @model_validator(mode="after")
+    def _check_turn(self) -> Settings:
+        """TURN URLs are useless without credentials, and a secret without URLs is a typo."""
+        if self.turn_urls and not self.turn_secret:
+            raise ValueError(
+                "AIMEETING_TURN_URLS needs AIMEETING_TURN_SECRET (coturn's static-auth-secret)"
+            )
+        if self.turn_secret and not self.turn_urls:
+            raise ValueError("AIMEETING_TURN_SECRET is set but AIMEETING_TURN_URLS is empty")
+        return self
 
     @model_validator(mode="after")
     def _check_cluster(self) -> Settings:

@@ -44,9 +44,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if code is None:
         code = ErrorCode.INTERNAL_ERROR if exc.status_code >= 500 else ErrorCode.INVALID_PARAMETER
     headers = dict(exc.headers or {})
-    if exc.status_code == 405:
+    allowed = _allowed_methods(request.app, request.url.path) if exc.status_code == 405 else []
+    if allowed:
         # The router names only the first route on the path; a path may serve several methods.
-        headers["Allow"] = ", ".join(_allowed_methods(request.app, request.url.path))
+        # Paths outside the OpenAPI document (the /sdk/ files) keep the raiser's own Allow.
+        headers["Allow"] = ", ".join(allowed)
     return error_response(language(request), code, headers=headers)
 
 

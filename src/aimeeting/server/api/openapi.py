@@ -21,8 +21,9 @@ DESCRIPTION = """\
 
 ## Extensions beyond the contract
 Marked `x-extension: true`: error codes 40004, 40005, 40006, 40400, 40500, 41301, 42902,
-50301; the optional body of `POST /meetings/{meeting_number}/join`; `Accept-Language: en`
-for English messages; `/healthz`, `/readyz`, `/metrics`.
+50301; the optional body of `POST /meetings/{meeting_number}/join`; `screen_sharing` on a
+meeting's participants; `Accept-Language: en` for English messages; the chat history;
+`GET /v1/rtc/ice-servers`; `/healthz`, `/readyz`, `/metrics`.
 """
 
 SERVERS = [
@@ -33,6 +34,7 @@ TAGS = [
     {"name": "认证", "description": "用户注册、登录、登出等认证相关接口"},
     {"name": "用户", "description": "用户信息管理"},
     {"name": "会议", "description": "会议创建、加入、管理等接口"},
+    {"name": "实时媒体（扩展）", "description": "ICE servers for WebRTC (extension)"},
     {"name": "运维（扩展）", "description": "Health, readiness and metrics (extension)"},
 ]
 
@@ -41,6 +43,7 @@ _EXTENSION_OPERATIONS = {
     ("/readyz", "get"),
     ("/metrics", "get"),
     ("/v1/meetings/{meeting_id}/messages", "get"),
+    ("/v1/rtc/ice-servers", "get"),
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -108,6 +109,7 @@ class Participant(Base):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     audio_muted: Mapped[bool] = mapped_column(Boolean, default=False)
     video_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    screen_sharing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ChatMessage(Base):

@@ -50,6 +50,9 @@ class Participant(BaseModel):
     joined_at: Timestamp
     audio_muted: bool
     video_muted: bool
+    screen_sharing: bool = Field(
+        description="是否正在共享屏幕（扩展）", json_schema_extra={"x-extension": True}
+    )
 
 
 class MeetingDetail(Meeting):

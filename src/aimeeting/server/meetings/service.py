@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +35,15 @@ log = logging.getLogger(__name__)
 
 _NUMBER_ATTEMPTS = 20
 
-MediaFlag = Literal["audio_muted", "video_muted"]
+MediaFlag = Literal["audio_muted", "video_muted", "screen_sharing"]
+
+
+class MediaState(NamedTuple):
+    """A seat's media flags, as ``media_state_changed`` carries them."""
+
+    audio_muted: bool
+    video_muted: bool
+    screen_sharing: bool
 
 
 class MeetingListener(Protocol):
@@ -96,6 +104,7 @@ class MeetingService:
                 joined_at=seat.joined_at,
                 audio_muted=seat.audio_muted,
                 video_muted=seat.video_muted,
+                screen_sharing=seat.screen_sharing,
             )
             for seat, nickname, avatar in rows
         ]
@@ -256,6 +265,7 @@ class MeetingService:
                         joined_at=now,
                         audio_muted=data.audio_muted,
                         video_muted=data.video_muted,
+                        screen_sharing=False,  # a share starts over WebSocket, never at join
                     )
                 )
                 if meeting.status == "waiting":
@@ -284,8 +294,8 @@ class MeetingService:
 
     async def set_media(
         self, meeting_id: str, user_id: str, flag: MediaFlag, value: bool
-    ) -> tuple[bool, bool] | None:
-        """Set one media flag of the user's seat; (audio_muted, video_muted), or None if no seat."""
+    ) -> MediaState | None:
+        """Set one media flag of the user's seat; all its flags after, or None if no seat."""
         async with self.db.write() as session:
             seat = await session.scalar(
                 select(models.Participant).where(
@@ -297,7 +307,7 @@ class MeetingService:
             if seat is None:
                 return None
             setattr(seat, flag, value)
-            return seat.audio_muted, seat.video_muted
+            return MediaState(seat.audio_muted, seat.video_muted, seat.screen_sharing)
 
     async def end(self, meeting_id: str, user_id: str) -> None:
         ended_at = await self._end(meeting_id, user_id)

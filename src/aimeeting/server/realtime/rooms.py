@@ -33,6 +33,13 @@ from aimeeting.server.schemas import format_timestamp
 
 log = logging.getLogger(__name__)
 
+# What each media_control action sets on the seat.
+_MEDIA_FLAGS: dict[MediaAction, MediaFlag] = {
+    MediaAction.MUTE_AUDIO: "audio_muted",
+    MediaAction.MUTE_VIDEO: "video_muted",
+    MediaAction.SCREEN_SHARE: "screen_sharing",
+}
+
 
 class RoomService:
     def __init__(
@@ -115,19 +122,11 @@ class RoomService:
     async def media_control(self, connection: Connection, message: MediaControlIn) -> None:
         room_id, user_id = message.room_id, connection.user_id
         self._member(connection, room_id)
-        flag: MediaFlag = (
-            "audio_muted" if message.action is MediaAction.MUTE_AUDIO else "video_muted"
-        )
+        flag = _MEDIA_FLAGS[message.action]
         state = await self.meetings.set_media(room_id, user_id, flag, message.value)
         if state is None:  # the seat went meanwhile (the meeting ended)
             raise Forbidden({"room_id": "no seat in this meeting"})
-        audio_muted, video_muted = state
-        data = {
-            "user_id": user_id,
-            "room_id": room_id,
-            "audio_muted": audio_muted,
-            "video_muted": video_muted,
-        }
+        data = {"user_id": user_id, "room_id": room_id, **state._asdict()}
         await self.hub.publish(room_id, Event(ServerMessage.MEDIA_STATE_CHANGED, data))
 
     async def chat_message(self, connection: Connection, message: ChatMessageIn) -> None:
@@ -224,6 +223,7 @@ def _user_joined(detail: MeetingDetail, user_id: str) -> Event:
         "participant_count": detail.participant_count,
         "audio_muted": seat.audio_muted,
         "video_muted": seat.video_muted,
+        "screen_sharing": seat.screen_sharing,
         "joined_at": format_timestamp(seat.joined_at),
     }
     return Event(ServerMessage.USER_JOINED, data)

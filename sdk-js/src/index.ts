@@ -1,0 +1,29 @@
+/** AI Meeting's browser SDK: `const sdk = new MeetingSDK(); await sdk.initialize(config)`. */
+export { MeetingSDK } from "./sdk.js";
+export { Meeting } from "./meeting.js";
+export { MeetingError, SDKErrorCode } from "./errors.js";
+export { ConnectionState, LogLevel, MeetingEvent, MeetingState, NetworkQuality } from "./types.js";
+export type {
+  ChatMessage,
+  ConnectionStateChangedEvent,
+  CreateMeetingOptions,
+  EventHandler,
+  JoinMeetingOptions,
+  MediaDeviceInfo,
+  MediaDevices,
+  MediaStateChangedEvent,
+  MeetingEndedEvent,
+  NetworkQualityChangedEvent,
+  Participant,
+  SDKConfig,
+  Tokens,
+  TrackAddedEvent,
+  TrackKind,
+  TrackRemovedEvent,
+  TURNServer,
+  User,
+  UserJoinedEvent,
+  UserLeftEvent,
+} from "./types.js";
+export { ErrorCode, ERROR_MESSAGES } from "./protocol.js";
+export const VERSION = "0.1.0";
