@@ -21,6 +21,9 @@ unreachable afterwards. ``private_network.host()`` steps out for a while when ne
 the main thread (which also runs pytest-asyncio's loop) is inside: a socket opened from
 another thread (``asyncio.to_thread``, an executor) would reach the host's 127.0.0.1 instead.
 
+After every test the main thread must be back in the host's namespace (a namespace never
+outlives its test): a test that leaves it elsewhere gets a teardown error and is moved back.
+
 When a test fails, the teardown prints every page's console and the server's and coturn's log
 tails, and saves screenshots of every page under the test's ``tmp_path``.
 
@@ -39,7 +42,7 @@ from typing import Any
 import pytest
 
 from tests.utils.browser import Chromium, browser_missing
-from tests.utils.netns import PrivateNetwork, unavailable_reason
+from tests.utils.netns import NamespaceGuard, PrivateNetwork, unavailable_reason
 from tests.utils.netns import private_network as enter_private_network
 from tests.utils.server import ServerProcess
 from tests.utils.turn import TurnServer, turn_tools_missing
@@ -58,6 +61,18 @@ def pytest_runtest_makereport(
     report = yield
     item.stash.setdefault(_phase_reports, {})[report.when] = report
     return report
+
+
+_host_namespace = NamespaceGuard()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """After every test's teardown, the main thread must be back in the host's namespace."""
+    yield
+    left_in = _host_namespace.restore()
+    if left_in is not None:
+        raise RuntimeError(f"{item.nodeid} left the main thread in {left_in}: moved back")
 
 
 def phase_failed(request: pytest.FixtureRequest) -> bool:

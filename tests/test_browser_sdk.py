@@ -23,7 +23,7 @@ from tests.utils.browser import (
     write_tone_wav,
 )
 from tests.utils.proxy import TcpProxy
-from tests.utils.sdk_page import SdkUser
+from tests.utils.sdk_page import INSTALL_JS, SdkUser
 from tests.utils.server import ServerProcess
 from tests.utils.turn import TurnServer
 
@@ -257,6 +257,39 @@ async def test_forged_turn_credentials_connect_nobody(
         assert await user.events("track_added") == []
 
 
+RELAY_CANDIDATES_JS = """async (waitMs) => {
+  const response = await fetch('/v1/rtc/ice-servers',
+    {headers: {Authorization: `Bearer ${t.sdk.tokens.accessToken}`}});
+  const {data} = await response.json();
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
+  const pc = new RTCPeerConnection({iceServers: data.ice_servers, iceTransportPolicy: 'relay'});
+  const types = [];
+  pc.onicecandidate = ({candidate}) => candidate?.candidate && types.push(candidate.type);
+  const gathered = new Promise((resolve) => pc.onicegatheringstatechange = () =>
+    pc.iceGatheringState === 'complete' && resolve());
+  pc.createDataChannel('probe');
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered;
+  pc.close();
+  return types;
+}"""
+
+
+async def test_expired_turn_credentials_are_refused(
+    netns_start_server: Callable[..., ServerProcess], chromium: Chromium, turn_server: TurnServer
+) -> None:
+    ttl = 3
+    server = netns_start_server(
+        turn_urls=turn_server.url, turn_secret=turn_server.secret, turn_ttl=ttl
+    )
+    (alice,) = await people(chromium, server, "Alice")
+    # Used at once, the endpoint's credentials get a relay address from coturn...
+    fresh = await alice.js(RELAY_CANDIDATES_JS, 0)
+    assert fresh and set(fresh) == {"relay"}, fresh
+    # ...and once their time is up, coturn turns the same kind of credentials away.
+    assert await alice.js(RELAY_CANDIDATES_JS, (ttl + 1.5) * 1000) == []
+
+
 def readme_snippet() -> str:
     """The browser snippet of the README, as a person would paste it into the console."""
     readme = (Path(__file__).parent.parent / "README.md").read_text()
@@ -284,3 +317,51 @@ async def test_the_readme_snippet_works_as_pasted(
         video = await wait_video_playing(page, "video")
         assert (video["width"], video["height"]) == VIDEO_SIZE, video
     assert chromium.errors() == [], chromium.errors()
+
+
+async def test_switching_camera_and_reloading_the_page_keep_the_call(
+    netns_server: ServerProcess, launch_chromium: Callable[..., Awaitable[Chromium]]
+) -> None:
+    browser = await launch_chromium(fake_cameras=2)
+    alice, bob = await people(browser, netns_server, "Alice", "Bob")
+    number = await alice.create()
+    await bob.join(number)
+    await see_each_other([alice, bob])
+
+    # Bob picks his other camera mid-meeting: Alice keeps seeing him, nobody renegotiates.
+    devices = await bob.js("t.sdk.getDevices()")
+    assert len(devices["videoDevices"]) == 2, devices
+    before = await bob.js("t.meeting.localStream.getVideoTracks()[0].getSettings().deviceId")
+    other = next(d["deviceId"] for d in devices["videoDevices"] if d["deviceId"] != before)
+    await bob.call("switchDevice", "videoinput", other)
+    now = await bob.js("t.meeting.localStream.getVideoTracks()[0].getSettings().deviceId")
+    assert now == other
+    sender_device = await bob.js(
+        "window.__peerConnections[0].getSenders().find(s => s.track && s.track.kind === 'video')"
+        ".track.getSettings().deviceId"
+    )
+    assert sender_device == other
+    await bob.wait_event("local_stream_changed")
+    await alice.sees(bob)
+
+    # Link statistics become network quality, with figures.
+    quality = await alice.wait_event("network_quality_changed", timeout=20)
+    assert quality["quality"] in {"good", "fair", "poor"} and quality["rttMs"] is not None, quality
+
+    # Bob reloads the page and comes back with his saved session, inside the grace: a new peer
+    # connection on his side replaces Alice's old link, and they see each other again.
+    tokens = await bob.js("t.sdk.tokens")
+    await bob.page.reload()
+    await bob.page.evaluate(
+        INSTALL_JS,
+        {"server": netns_server.url, "config": {"accessToken": tokens["accessToken"]}},
+    )
+    await bob.join(number)
+    await see_each_other([alice, bob])
+    assert await alice.events("user_left") == []
+    assert (
+        await alice.js(
+            "window.__peerConnections.filter(pc => pc.connectionState === 'connected').length"
+        )
+        == 1
+    )

@@ -62,6 +62,22 @@ def _setns(fd: int) -> None:
         raise OSError(code, f"setns(CLONE_NEWNET): {os.strerror(code)}")
 
 
+class NamespaceGuard:
+    """Remembers the thread's namespace now; ``restore()`` moves the thread back if it left."""
+
+    def __init__(self) -> None:
+        self.id = namespace_id()
+        self.fd = os.open(THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+
+    def restore(self) -> str | None:
+        """The namespace the thread was found in if not the remembered one (then moved back)."""
+        current = namespace_id()
+        if current == self.id:
+            return None
+        _setns(self.fd)
+        return current
+
+
 @dataclass
 class PrivateNetwork:
     """The namespace made by ``private_network()``; ``host()`` steps out for a while."""

@@ -25,6 +25,7 @@ export class Mesh {
   private readonly links = new Map<string, PeerLink>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private current: NetworkQuality | null = null;
+  private fromLinks = false; // whether `current` came from the links' statistics
   private closed = false;
 
   constructor(private readonly options: MeshOptions) {}
@@ -91,7 +92,7 @@ export class Mesh {
   /** The WebSocket's heartbeat: it decides the quality only while no media link is up. */
   socketQuality(rttMs: number | null, missed: number): void {
     if ([...this.links.values()].some((link) => link.pc.connectionState === "connected")) return;
-    this.report(gradeSocket(rttMs, missed), { rttMs, packetLoss: null, jitterMs: null, missedPongs: missed });
+    this.report(gradeSocket(rttMs, missed), { rttMs, packetLoss: null, jitterMs: null, missedPongs: missed }, false);
   }
 
   close(): void {
@@ -134,16 +135,20 @@ export class Mesh {
       jitterMs = max(jitterMs, reading.jitterMs);
     }
     if (quality === null) return; // no media flows: the WebSocket's heartbeat decides
-    this.report(quality, { rttMs, packetLoss, jitterMs, missedPongs: 0 });
+    this.report(quality, { rttMs, packetLoss, jitterMs, missedPongs: 0 }, true);
   }
 
+  /** Emitted when the quality changes, and when its source does (media started or stopped
+   * flowing), so that a page shows the links' figures as soon as there are any. */
   private report(
     quality: NetworkQuality,
     figures: { rttMs: number | null; packetLoss: number | null; jitterMs: number | null; missedPongs: number },
+    fromLinks: boolean,
   ): void {
-    if (quality === this.current || this.closed) return;
+    if ((quality === this.current && fromLinks === this.fromLinks) || this.closed) return;
     const previous = this.current;
     this.current = quality;
+    this.fromLinks = fromLinks;
     this.options.emit(MeetingEvent.NETWORK_QUALITY_CHANGED, { quality, previous, ...figures });
   }
 }
