@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from aimeeting.server.api.routes.sdk import SdkFiles
+from aimeeting.server.api.static import RevalidatedFiles
 from aimeeting.server.config import Settings
 from aimeeting.server.rtc.service import ice_servers, turn_credentials
 from tests.utils.api import User, assert_error, client, register
@@ -324,7 +324,7 @@ def test_sdk_files_refuse_other_methods(base_url: str) -> None:
 async def test_sdk_etag_follows_the_content(tmp_path: Path) -> None:
     """A rebuilt SDK of the same size and mtime (reproducible wheels fix every mtime) still
     gets a new ETag. In process: the package's files must not change under the test servers."""
-    app = Starlette(routes=[Mount("/sdk", SdkFiles(tmp_path))])
+    app = Starlette(routes=[Mount("/sdk", RevalidatedFiles(tmp_path))])
     path = tmp_path / "aimeeting-sdk.js"
     path.write_text('export const VERSION = "0.1.0";\n')
     stat = path.stat()

@@ -8,12 +8,15 @@ import { LocalMedia } from "./media/local.js";
 import { Meeting } from "./meeting.js";
 import type { ParticipantData } from "./protocol.js";
 import { RestClient } from "./rest.js";
-import { LogLevel } from "./types.js";
+import { LogLevel, MeetingState } from "./types.js";
 import type {
   CreateMeetingOptions,
   JoinMeetingOptions,
   MediaDeviceInfo,
   MediaDevices,
+  MeetingList,
+  MeetingListType,
+  MeetingSummary,
   SDKConfig,
   TURNServer,
   Tokens,
@@ -52,6 +55,14 @@ interface MeetingData {
   creator_id?: string;
   status?: string;
   participants?: ParticipantData[];
+  started_at?: string | null;
+  ended_at?: string | null;
+  created_at?: string;
+}
+
+interface MeetingListData {
+  meetings: MeetingData[];
+  pagination: { page: number; limit: number; total: number; total_pages: number };
 }
 
 export class MeetingSDK {
@@ -198,6 +209,31 @@ export class MeetingSDK {
     }
   }
 
+  /**
+   * extension: one page of my meetings (`my`: created by me, `history`: joined by me), newest
+   * first, as `GET /meetings` gives them.
+   */
+  async listMeetings(type: MeetingListType = "my", page = 1, limit = 20): Promise<MeetingList> {
+    if (type !== "my" && type !== "history") throw invalidArgument("type is my or history", { type: "my | history" });
+    for (const [name, value, max] of [["page", page, Infinity], ["limit", limit, 100]] as const) {
+      if (!Number.isInteger(value) || value < 1 || value > max) {
+        throw invalidArgument(`${name} must be an integer from 1${max === Infinity ? "" : ` to ${max}`}`, {
+          [name]: "out of range",
+        });
+      }
+    }
+    const query = new URLSearchParams({ type, page: String(page), limit: String(limit) });
+    const data = await this.api().call<MeetingListData>("GET", `/meetings?${query}`);
+    const { pagination } = data;
+    return {
+      meetings: data.meetings.map(meetingSummaryOf),
+      page: pagination.page,
+      limit: pagination.limit,
+      total: pagination.total,
+      totalPages: pagination.total_pages,
+    };
+  }
+
   // --- devices, logs, teardown -------------------------------------------------------------
 
   /** The browser's cameras, microphones and speakers (labels appear once a device was allowed). */
@@ -331,4 +367,21 @@ export function configProblems(config: SDKConfig | undefined | null): Record<str
     problems.logLevel = `one of ${Object.values(LogLevel).join(", ")}`;
   }
   return problems;
+}
+
+function dateOrNull(value: string | null | undefined): Date | null {
+  return value ? new Date(value) : null;
+}
+
+export function meetingSummaryOf(data: MeetingData): MeetingSummary {
+  return {
+    id: data.id,
+    meetingNumber: data.meeting_number,
+    title: data.title,
+    creatorId: data.creator_id ?? "",
+    state: (data.status as MeetingState | undefined) ?? MeetingState.WAITING,
+    startedAt: dateOrNull(data.started_at),
+    endedAt: dateOrNull(data.ended_at),
+    createdAt: dateOrNull(data.created_at) ?? new Date(0),
+  };
 }

@@ -133,6 +133,30 @@ export interface User {
   email?: string;
 }
 
+/** extension: a meeting as `listMeetings` gives it (the contract's `Meeting` schema) */
+export interface MeetingSummary {
+  id: string;
+  meetingNumber: string;
+  title: string | null;
+  creatorId: string;
+  state: MeetingState;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  createdAt: Date;
+}
+
+/** extension: one page of `listMeetings` */
+export interface MeetingList {
+  meetings: MeetingSummary[];
+  page: number;
+  limit: number;
+  total: number;
+  totalPages: number;
+}
+
+/** extension: `my` the meetings I created, `history` the ones I joined */
+export type MeetingListType = "my" | "history";
+
 /** extension: a session to save and pass back as `accessToken`/`refreshToken` */
 export interface Tokens {
   accessToken: string | null;

@@ -344,14 +344,17 @@ class Chromium:
         url: str | None = None,
         camera: bool = True,
         microphone: bool = True,
+        locale: str = "en-US",
     ) -> Participant:
-        """A new user (own context) with one page, at ``url`` if given."""
+        """A new user (own context) with one page, at ``url`` if given; ``locale`` is the
+        browser's language (``navigator.language``, ``Accept-Language``)."""
         if self.fake_ui and not (camera and microphone):
             raise ValueError("refusing a device needs Chromium(fake_ui=False)")
         permissions = [p for p, on in (("camera", camera), ("microphone", microphone)) if on]
         context = await self.browser.new_context(
             viewport={"width": 640, "height": 480},
             permissions=None if self.fake_ui else permissions,
+            locale=locale,
         )
         context.set_default_timeout(ACTION_TIMEOUT * 1000)
         await context.add_init_script(TEST_INIT_SCRIPT)

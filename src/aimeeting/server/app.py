@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from aimeeting import __version__
-from aimeeting.server.api import handlers
+from aimeeting.server.api import handlers, static
 from aimeeting.server.api.deps import Services
 from aimeeting.server.api.middleware import AccessLogMiddleware
 from aimeeting.server.api.openapi import describe
-from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, rtc, sdk, users, ws
+from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, rtc, users, webapp, ws
 from aimeeting.server.auth.passwords import PasswordHasher
 from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.auth.service import AuthService
@@ -137,9 +137,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     handlers.install(app)
-    for router in (auth.router, users.router, meetings.router, rtc.router, ops.router):
+    routers = (auth.router, users.router, meetings.router, rtc.router, ops.router, webapp.router)
+    for router in routers:
         app.include_router(router)
-    app.mount(sdk.PATH, sdk.SdkFiles(), name="sdk")
+    app.mount(static.SDK_PATH, static.RevalidatedFiles(static.SDK_DIRECTORY), name="sdk")
+    app.mount(static.APP_PATH, static.RevalidatedFiles(static.APP_DIRECTORY), name="app")
     app.openapi = lambda: describe(app)  # type: ignore[method-assign]
 
     if settings.cors_origins:

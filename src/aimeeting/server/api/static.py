@@ -1,5 +1,6 @@
-"""``/sdk/``: the browser SDK as one ES module with its source map (DECISIONS.md §9), served
-from the package itself, so a machine running the server needs no Node.js and no CDN."""
+"""Files served from the package itself (``static/``): the browser SDK at ``/sdk/`` and the web
+app at ``/app/`` (DECISIONS.md §9), so a machine running the server needs no Node.js and no
+CDN. Built from ``sdk-js/`` and ``web/``; CI proves the committed builds fresh."""
 
 from __future__ import annotations
 
@@ -13,15 +14,21 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
-PATH = "/sdk"
-DIRECTORY = Path(__file__).resolve().parents[2] / "static" / "sdk"
+STATIC = Path(__file__).resolve().parents[1] / "static"
+SDK_PATH, SDK_DIRECTORY = "/sdk", STATIC / "sdk"
+APP_PATH, APP_DIRECTORY = "/app", STATIC / "app"
 
 # Fixed here rather than guessed: the system's MIME table may call .js application/javascript
 # and not know .map at all.
-_MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".map": "application/json"}
+_MEDIA_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".map": "application/json",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
 
 
-class SdkFiles(StaticFiles):
+class RevalidatedFiles(StaticFiles):
     """Static files that a browser revalidates on every use (``no-cache``), with an ETag of
     their content.
 
@@ -30,7 +37,7 @@ class SdkFiles(StaticFiles):
     ETag would tell browsers to keep the old SDK.
     """
 
-    def __init__(self, directory: Path = DIRECTORY) -> None:
+    def __init__(self, directory: Path) -> None:
         super().__init__(directory=directory)
         self._etags: dict[str, tuple[tuple[int, ...], str]] = {}
 
