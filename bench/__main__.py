@@ -2,7 +2,8 @@
 keep the figures (JSON in bench/results/, plots in docs/img/; ``--quick`` runs go to
 bench/results/quick/ and are the CI smoke test).
 
-Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``media`` (browsers, as root), ``all``;
+Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``media`` (browsers, as root),
+``webapp`` (a browser), ``all``;
 ``report`` prints the markdown tables of docs/benchmarks.md from the results, ``plots`` redraws
 the PNGs.
 """
@@ -21,14 +22,14 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
-from bench import fanout, hold, joinstorm, media, plots, report, rest
+from bench import fanout, hold, joinstorm, media, plots, report, rest, webapp
 from bench.targets import TARGETS
 from bench.wsload import raise_fd_limit
 from tests.utils.server import ServerProcess
 
 RESULTS = Path(__file__).with_name("results")
 QUICK_RESULTS = RESULTS / "quick"
-SCENARIOS = ("rest", "hold", "fanout", "joinstorm", "media", "all", "report", "plots")
+SCENARIOS = ("rest", "hold", "fanout", "joinstorm", "media", "webapp", "all", "report", "plots")
 
 
 def _machine() -> dict[str, Any]:
@@ -85,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--users", type=int, help="default 2000, quick 200")
     group = parser.add_argument_group("media")
     group.add_argument("--joins", type=int, help="joins per meeting size (default 20, quick 3)")
+    group = parser.add_argument_group("webapp")
+    group.add_argument("--loads", type=int, help="page loads, cold and warm (default 20, quick 3)")
     return parser
 
 
@@ -214,6 +217,14 @@ def run_media(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_webapp(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as data_dir:
+        figures = webapp.run(Path(data_dir), loads=args.loads or (3 if args.quick else 20))
+    _save(args, "webapp-browser", figures, started)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.load_before = _load()
@@ -228,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         "fanout": run_fanout,
         "joinstorm": run_joinstorm,
         "media": run_media,
+        "webapp": run_webapp,
     }
     names = (
         list(runs)
