@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tests.utils.api import PASSWORD
 from tests.utils.browser import VIDEO_SIZE, Chromium, wait_video_playing, write_tone_wav
+from tests.utils.proxy import TcpProxy
 from tests.utils.server import ServerProcess
 from tests.utils.turn import TurnServer
 from tests.utils.webapp import AppUser, dump
@@ -199,3 +200,33 @@ async def test_sign_in_errors_are_words_in_the_browsers_language(
     # The browser logs each refused sign-in (401) itself; nothing else may be in the console.
     unexpected = [line for line in chromium.errors() if "status of 401" not in line]
     assert unexpected == [], chromium.report()
+
+
+async def test_a_dropped_connection_shows_reconnecting_and_heals(
+    netns_server: ServerProcess, chromium: Chromium
+) -> None:
+    # Bob uses the app through a proxy the test cuts (page, REST and WebSocket alike).
+    proxy = await TcpProxy("127.0.0.1", netns_server.port).start()
+    try:
+        alice = AppUser(await chromium.new_participant("Alice"), netns_server.url, "Alice")
+        bob = AppUser(await chromium.new_participant("Bob"), proxy.url, "Bob")
+        await alice.sign_up()
+        number = await alice.start()
+        await bob.sign_up(f"/m/{number}")
+        await bob.join_now()
+        await bob.sees(alice)
+
+        assert proxy.cut(down_for=2.0) >= 1
+        banner = bob.page.get_by_role("status").filter(has_text="Reconnecting…")
+        await banner.wait_for()
+        await banner.wait_for(state="hidden", timeout=20_000)
+        # Back without anyone acting: the same tiles, and chat goes through.
+        await bob.page.get_by_role("button", name="Chat").click()
+        await bob.page.get_by_label("Message").fill("back again")
+        await bob.page.get_by_role("button", name="Send").click()
+        await alice.page.locator(".badge", has_text="1").wait_for()
+        await bob.sees(alice)
+        await alice.sees(bob)
+        assert await alice.tiles() == ["Alice (you)", "Bob"]
+    finally:
+        await proxy.stop()
