@@ -17,6 +17,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -209,20 +210,23 @@ def run_joinstorm(args: argparse.Namespace) -> int:
     return 1 if figures["errors"] or figures["complete"] != figures["users"] else 0
 
 
-def run_media(args: argparse.Namespace) -> int:
+def _in_browser(
+    args: argparse.Namespace, name: str, run: Callable[[Path, int], dict[str, Any]], count: int
+) -> int:
+    """A browser scenario: its server's data in a temporary folder, ``count`` rounds."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as data_dir:
-        figures = media.run(Path(data_dir), joins=args.joins or (3 if args.quick else 20))
-    _save(args, "media-browser", figures, started)
+        figures = run(Path(data_dir), count)
+    _save(args, name, figures, started)
     return 0
+
+
+def run_media(args: argparse.Namespace) -> int:
+    return _in_browser(args, "media-browser", media.run, args.joins or (3 if args.quick else 20))
 
 
 def run_webapp(args: argparse.Namespace) -> int:
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory() as data_dir:
-        figures = webapp.run(Path(data_dir), loads=args.loads or (3 if args.quick else 20))
-    _save(args, "webapp-browser", figures, started)
-    return 0
+    return _in_browser(args, "webapp-browser", webapp.run, args.loads or (3 if args.quick else 20))
 
 
 def main(argv: list[str] | None = None) -> int:

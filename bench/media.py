@@ -97,5 +97,5 @@ async def _run(data_dir: Path, sizes: tuple[int, ...], joins: int) -> dict[str, 
     return figures
 
 
-def run(data_dir: Path, sizes: tuple[int, ...] = (2, 4), joins: int = 20) -> dict[str, Any]:
+def run(data_dir: Path, joins: int = 20, sizes: tuple[int, ...] = (2, 4)) -> dict[str, Any]:
     return asyncio.run(_run(data_dir, sizes, joins))

@@ -6,20 +6,12 @@ import { MeetingError, SDKErrorCode, serverError } from "../src/errors.js";
 import { ClientMessage } from "../src/protocol.js";
 import { RestClient } from "../src/rest.js";
 import { ConnectionState } from "../src/types.js";
-import { FakeServer } from "./utils/fake-server.js";
+import { FakeServer, LINK_OPTIONS } from "./utils/fake-server.js";
 import { nowS, unsignedJwt } from "./utils/jwt.js";
 import { RecordingLog } from "./utils/log.js";
 
 const { CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED } = ConnectionState;
 
-const OPTIONS: LinkOptions = {
-  wsUrl: "ws://server.test/v1/ws",
-  requestTimeoutMs: 1_000,
-  heartbeatIntervalMs: 30_000,
-  reconnectBaseDelayMs: 100,
-  reconnectMaxDelayMs: 1_000,
-  reconnectTimeoutMs: 5_000,
-};
 
 /** The owner (a Meeting in the SDK): records what the link tells it. */
 function fakeOwner() {
@@ -56,7 +48,7 @@ function setup(options: Partial<LinkOptions> = {}, tokens?: { accessToken: strin
     log,
   );
   const owner = fakeOwner();
-  const link = new Link({ ...OPTIONS, ...options }, rest, owner, log);
+  const link = new Link({ ...LINK_OPTIONS, ...options }, rest, owner, log);
   links.push(link);
   return { server, rest, owner, link, log };
 }
@@ -336,12 +328,12 @@ describe("Link: drops and reconnects", () => {
     const outcome = expect(waiting).rejects.toSatisfy(
       (e: unknown) => e instanceof MeetingError && e.code === SDKErrorCode.NETWORK_ERROR,
     );
-    await vi.advanceTimersByTimeAsync(OPTIONS.requestTimeoutMs);
+    await vi.advanceTimersByTimeAsync(LINK_OPTIONS.requestTimeoutMs);
     await outcome;
     expect(() => link.send(ClientMessage.PING)).toThrow(MeetingError);
     await vi.advanceTimersByTimeAsync(5_000 - 1_000 - 1);
     expect(link.state).toBe(RECONNECTING);
-    await vi.advanceTimersByTimeAsync(1 + OPTIONS.reconnectMaxDelayMs);
+    await vi.advanceTimersByTimeAsync(1 + LINK_OPTIONS.reconnectMaxDelayMs);
     expect(link.state).toBe(DISCONNECTED);
     expect(owner.states.at(-1)).toEqual({ state: DISCONNECTED, closeCode: 1006, reason: "gave up reconnecting", error: null });
     const attempts = server.sockets.length;
@@ -601,7 +593,7 @@ describe("Link: requests", () => {
     await expect(rtt).resolves.toBe(40);
     server.handlers.ping = () => undefined;
     const lost = link.ping();
-    await vi.advanceTimersByTimeAsync(OPTIONS.requestTimeoutMs);
+    await vi.advanceTimersByTimeAsync(LINK_OPTIONS.requestTimeoutMs);
     await expect(lost).resolves.toBeNull();
   });
 });

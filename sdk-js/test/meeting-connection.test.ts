@@ -10,7 +10,7 @@ import { LocalMedia } from "../src/media/local.js";
 import { Meeting } from "../src/meeting.js";
 import { RestClient } from "../src/rest.js";
 import { ConnectionState, MeetingEvent, MeetingState } from "../src/types.js";
-import { FakeServer } from "./utils/fake-server.js";
+import { FakeServer, LINK_OPTIONS } from "./utils/fake-server.js";
 import { installWebRtcFakes } from "./utils/fake-webrtc.js";
 import { RecordingLog } from "./utils/log.js";
 
@@ -48,14 +48,7 @@ async function joined() {
     iceTransportPolicy: "all",
     statsIntervalMs: 60_000,
     log,
-    link: {
-      wsUrl: "ws://server.test/v1/ws",
-      requestTimeoutMs: 1_000,
-      heartbeatIntervalMs: 30_000,
-      reconnectBaseDelayMs: 100,
-      reconnectMaxDelayMs: 1_000,
-      reconnectTimeoutMs: 5_000,
-    },
+    link: LINK_OPTIONS,
   });
   meetings.push(meeting);
   const events: Array<{ event: MeetingEvent; payload: Record<string, unknown> }> = [];

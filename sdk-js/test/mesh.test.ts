@@ -25,6 +25,12 @@ const removed = (member: Member): string[] => heard(member).filter((line) => lin
 const types = (descriptions: Array<{ type: string }>): string[] => descriptions.map((d) => d.type);
 
 /** `ids` enter one after the other, each once the previous ones are linked. */
+/** New members `ids`, entering the room one after the other (each calls those before it). */
+async function inCall(...ids: string[]): Promise<void> {
+  for (const id of ids) room.join(id);
+  await enterInTurn(...ids);
+}
+
 async function enterInTurn(...ids: string[]): Promise<void> {
   for (const [i, id] of ids.entries()) {
     room.member(id).mesh.enter(ids.slice(0, i + 1), false);
@@ -171,9 +177,7 @@ describe("Mesh: after a reconnect, and members who leave or come back", () => {
   });
 
   it("enter(members, again=false) leaves existing links alone", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const sent = room.sent.length;
     a.mesh.enter(["a", "b"], false);
@@ -183,9 +187,7 @@ describe("Mesh: after a reconnect, and members who leave or come back", () => {
   });
 
   it("a new member in the list of a re-entry is called", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const c = room.join("c");
     c.mesh.enter(["c"], false);
@@ -196,9 +198,7 @@ describe("Mesh: after a reconnect, and members who leave or come back", () => {
   });
 
   it("hangUp (the member left) reports their tracks removed", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const pc = pcOf(a.mesh, "b");
     a.mesh.hangUp("b");
@@ -209,9 +209,7 @@ describe("Mesh: after a reconnect, and members who leave or come back", () => {
   });
 
   it("an offer with another o= session id (a reloaded page) replaces the link", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const oldB = room.member("b");
     const oldLink = pcOf(a.mesh, "b");
@@ -239,9 +237,7 @@ describe("Mesh: after a reconnect, and members who leave or come back", () => {
   });
 
   it("an offer with the known session id renegotiates on the same link", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const b = room.member("b");
     const pc = pcOf(a.mesh, "b");
@@ -257,9 +253,7 @@ describe("Mesh: after a reconnect, and members who leave or come back", () => {
 
 describe("Mesh: signals", () => {
   it("ignores unknown signal kinds on a link", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const pc = pcOf(a.mesh, "b");
     const applied = pc.appliedRemote.length;
@@ -289,9 +283,7 @@ describe("Mesh: signals", () => {
   });
 
   it("relays trickled candidates, and the end of candidates", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const b = room.member("b");
     const candidates = room.sent.filter((s) => s.from === "b" && s.signal.kind === "candidate").map((s) => s.signal.candidate);
     expect(candidates).toEqual([expect.objectContaining({ sdpMid: "0" }), null]);
@@ -333,9 +325,7 @@ describe("Mesh: screens", () => {
   });
 
   it("a screen shared, then stopped: track_added screen, then track_removed screen only", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const b = room.member("b");
     b.events.splice(0);
@@ -359,9 +349,7 @@ describe("Mesh: screens", () => {
   });
 
   it("shared again after stopping: the new screen is the screen again", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const b = room.member("b");
     b.events.splice(0);
@@ -388,9 +376,7 @@ describe("Mesh: signals lost while the WebSocket was down", () => {
   // comes: restartIce() does nothing there, so the change (here a screen share) and every later
   // renegotiation of that link are stuck for good.
   it("an offer lost while reconnecting is made again after the reconnect", async () => {
-    room.join("a");
-    room.join("b");
-    await enterInTurn("a", "b");
+    await inCall("a", "b");
     const a = room.member("a");
     const b = room.member("b");
     room.offline.add("a");

@@ -7,7 +7,18 @@
  */
 import { vi } from "vitest";
 
+import type { LinkOptions } from "../../src/connection.js";
 import { unsignedJwt, nowS } from "./jwt.js";
+
+/** Link options for tests against the fake server: short timeouts, a fake address. */
+export const LINK_OPTIONS: LinkOptions = {
+  wsUrl: "ws://server.test/v1/ws",
+  requestTimeoutMs: 1_000,
+  heartbeatIntervalMs: 30_000,
+  reconnectBaseDelayMs: 100,
+  reconnectMaxDelayMs: 1_000,
+  reconnectTimeoutMs: 5_000,
+};
 
 export interface Sent {
   type: string;
