@@ -141,17 +141,18 @@ async def test_a_dropped_connection_heals_by_itself(
     proxy = await TcpProxy("127.0.0.1", netns_server.port).start()
     try:
         alice = (await people(chromium, netns_server, "Alice"))[0]
-        # Bob's WebSocket goes through a proxy the test cuts; his REST calls go direct.
+        # Bob reaches the server through a proxy the test cuts: his page, REST calls and
+        # WebSocket (one origin, so the WebSocket's Origin check lets him in).
         bob_page = await chromium.new_participant("Bob")
-        bob = await SdkUser(bob_page, netns_server.url, "Bob").install(
-            wsServer=proxy.url, reconnectBaseDelay=100, reconnectMaxDelay=500
+        bob = await SdkUser(bob_page, proxy.url, "Bob").install(
+            reconnectBaseDelay=100, reconnectMaxDelay=500
         )
         number = await alice.create()
         await bob.join(number)
         await see_each_other([alice, bob])
         ufrags_before = await ice_ufrags(bob)
 
-        assert proxy.cut(down_for=1.0) == 1
+        assert proxy.cut(down_for=1.0) >= 1
         await bob.wait_event("connection_state_changed", {"state": "reconnecting"})
         sent_meanwhile = bob.call("sendChatMessage", "sent while away")
         await bob.wait_event("connection_state_changed", {"state": "connected"}, timeout=20)

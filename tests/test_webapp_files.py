@@ -29,6 +29,20 @@ def test_every_address_of_the_app_is_its_page(base_url: str, path: str) -> None:
     assert again.status_code == 304
 
 
+def test_the_page_runs_only_its_own_files_and_cannot_be_framed(base_url: str) -> None:
+    headers = httpx.get(f"{base_url}/", timeout=15).headers
+    directives = headers["content-security-policy"].split(";")
+    policy = dict(directive.strip().split(" ", 1) for directive in directives)
+    assert policy["default-src"] == "'self'"  # scripts and styles: no inline, no other host
+    assert "script-src" not in policy and "style-src" not in policy
+    assert policy["frame-ancestors"] == "'none'"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-content-type-options"] == "nosniff"
+    page = httpx.get(f"{base_url}/", timeout=15).text
+    assert "<script>" not in page and " style=" not in page and "onload=" not in page
+
+
 def test_head_of_the_page(base_url: str) -> None:
     response = httpx.head(f"{base_url}/", timeout=15)
     assert response.status_code == 200

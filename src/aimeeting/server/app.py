@@ -152,5 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(AccessLogMiddleware, metrics=services.metrics)
-    app.add_middleware(ws.RealtimeEndpoint, gateway=services.gateway)  # outermost
+    app.add_middleware(  # outermost
+        ws.RealtimeEndpoint, gateway=services.gateway, cors_origins=settings.cors_origins
+    )
     return app

@@ -54,7 +54,11 @@ class RevalidatedFiles(StaticFiles):
             status_code=status_code,
             stat_result=stat_result,
             media_type=_MEDIA_TYPES.get(Path(path).suffix) or mimetypes.guess_type(path)[0],
-            headers={"Cache-Control": "no-cache", "ETag": self._etag(path, stat_result)},
+            headers={
+                "Cache-Control": "no-cache",
+                "ETag": self._etag(path, stat_result),
+                "X-Content-Type-Options": "nosniff",
+            },
         )
         if self.is_not_modified(response.headers, Headers(scope=scope)):
             return NotModifiedResponse(response.headers)
