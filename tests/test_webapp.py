@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.utils.api import PASSWORD
+from tests.utils.api import PASSWORD, create_meeting, join, register
 from tests.utils.browser import VIDEO_SIZE, Chromium, wait_video_playing, write_tone_wav
 from tests.utils.proxy import TcpProxy
 from tests.utils.server import ServerProcess
@@ -230,3 +230,39 @@ async def test_a_dropped_connection_shows_reconnecting_and_heals(
         assert await alice.tiles() == ["Alice (you)", "Bob"]
     finally:
         await proxy.stop()
+
+
+async def test_home_lists_my_meetings_and_history_page_by_page(
+    netns_server: ServerProcess, chromium: Chromium
+) -> None:
+    owner = register(netns_server.url, nickname="Owner")
+    titles = [f"Meeting {i:02}" for i in range(12)]
+    meetings = [create_meeting(owner, title) for title in titles]
+    guest = register(netns_server.url, nickname="Guest")
+    assert join(guest, meetings[0]["meeting_number"]).status_code == 200
+
+    user = AppUser(await chromium.new_participant("Owner"), netns_server.url, "Owner")
+    await user.open()
+    await user.page.get_by_label("Email").fill(owner.email)
+    await user.page.get_by_label("Password").fill(owner.password)
+    await user.page.get_by_role("button", name="Sign in").click()
+    pager = user.page.get_by_role("navigation", name="Page")
+    await pager.get_by_text("1 / 2").wait_for()
+    rows = user.page.locator(".meeting-row .title")
+    first_page = await rows.all_inner_texts()
+    assert len(first_page) == 10
+    await pager.get_by_role("button", name="Next").click()
+    await pager.get_by_text("2 / 2").wait_for()
+    assert sorted(first_page + await rows.all_inner_texts()) == titles
+
+    # The guest's history holds the one meeting they joined; its link opens it.
+    await user.page.get_by_role("button", name="Sign out").click()
+    await user.page.get_by_label("Email").fill(guest.email)
+    await user.page.get_by_label("Password").fill(guest.password)
+    await user.page.get_by_role("button", name="Sign in").click()
+    await user.page.get_by_role("tab", name="History").click()
+    await user.page.locator(".meeting-row .title", has_text="Meeting 00").wait_for()
+    assert await rows.all_inner_texts() == ["Meeting 00"]
+    await user.page.get_by_role("link", name="Open").click()
+    await user.page.get_by_role("heading", name="Check your camera and microphone").wait_for()
+    assert user.page.url.endswith(f"/m/{meetings[0]['meeting_number']}")
