@@ -13,8 +13,6 @@ short windows.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import stat
 import statistics
@@ -31,6 +29,7 @@ import pytest
 
 from tests.utils.api import PASSWORD, User, assert_error, client, new_ip, unique_email
 from tests.utils.server import ServerProcess
+from tests.utils.tokens import b64url_json, claims_of
 
 StartServer = Callable[..., ServerProcess]
 
@@ -160,19 +159,6 @@ def assert_retry_after(response: httpx.Response, maximum: float) -> int:
     seconds = int(value)
     assert 1 <= seconds <= maximum, seconds
     return seconds
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return claims
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_json(value: dict[str, Any]) -> str:
-    return b64url(json.dumps(value, separators=(",", ":")).encode())
 
 
 def sleep_until(deadline: float) -> None:

@@ -16,6 +16,9 @@ from aimeeting.server.errors import Unauthorized
 TokenType = Literal["access", "refresh"]
 ALGORITHM = "HS256"  # pinned: never taken from the token's header
 _REQUIRED = ["sub", "jti", "iat", "exp", "typ", "sid"]
+# Ours are about 250 characters. A longer one is refused before any parsing or HMAC: it was not
+# made here, and it costs nothing to turn away.
+MAX_TOKEN_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class TokenService:
 
     def decode(self, token: str, expected: TokenType) -> Claims:
         """The token's claims; 40102 when expired, 40103 for anything else wrong with it."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise Unauthorized(ErrorCode.TOKEN_INVALID)
         try:
             payload = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": _REQUIRED}
@@ -62,9 +67,7 @@ class TokenService:
             raise Unauthorized(ErrorCode.TOKEN_EXPIRED) from None
         except jwt.PyJWTError:
             raise Unauthorized(ErrorCode.TOKEN_INVALID) from None
-        if payload["typ"] != expected or not all(
-            isinstance(payload[key], str) for key in ("sub", "sid", "jti")
-        ):
+        if payload["typ"] != expected or not _well_typed(payload):
             raise Unauthorized(ErrorCode.TOKEN_INVALID)
         return Claims(
             user_id=payload["sub"],
@@ -74,3 +77,14 @@ class TokenService:
             issued_at=float(payload["iat"]),
             expires_at=float(payload["exp"]),
         )
+
+
+def _well_typed(payload: dict[str, object]) -> bool:
+    """Ids are strings and times whole numbers, as ``issue`` writes them (PyJWT itself would
+    take ``"exp": "9999999999"``)."""
+    ids = all(isinstance(payload[key], str) for key in ("sub", "sid", "jti"))
+    times = all(
+        isinstance(payload[key], int) and not isinstance(payload[key], bool)
+        for key in ("iat", "exp")
+    )
+    return ids and times
