@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from tests.utils.api import (
     PASSWORD,
@@ -466,3 +467,44 @@ def test_several_nodes_need_a_shared_secret_and_database(
     assert server.process is not None
     assert server.process.wait(30) == 2
     assert says in server.logs()
+
+
+@pytest.fixture
+def slow_lease_node(
+    start_nodes: Callable[..., Nodes], redis_db: Callable[[], str]
+) -> tuple[ServerProcess, str]:
+    """A node whose room-lock lease (node timeout) outlasts its heartbeat timeout."""
+    redis_url = redis_db()
+    (node,) = start_nodes(1, redis_url, heartbeat_timeout=1.5, node_timeout=5)
+    return node, redis_url
+
+
+async def test_a_join_waiting_on_a_dead_nodes_room_lock_keeps_a_pinging_socket(
+    slow_lease_node: tuple[ServerProcess, str],
+) -> None:
+    """Issue 17: the socket was closed 4408 while its join waited, though its client pinged."""
+    node, redis_url = slow_lease_node
+    alice = register(node.url)
+    meeting = create_meeting(alice)
+    assert join(alice, meeting["meeting_number"]).status_code == 200
+    # A node that died holding the room's lock: its lease runs on (here 4 s, over twice the
+    # heartbeat timeout).
+    held = redis.Redis.from_url(redis_url)
+    held.set(f"aimeeting:lock:{meeting['id']}", "a-dead-nodes-token", px=4000)
+    held.close()
+
+    async with await WsClient.connected(node.url, alice) as ws:
+        await ws.send("join_room", {"room_id": meeting["id"]})
+
+        async def keep_pinging() -> None:
+            while True:
+                await ws.send("ping")
+                await asyncio.sleep(0.3)
+
+        pinging = asyncio.create_task(keep_pinging())
+        try:
+            state = await ws.wait_for("room_state", timeout=10)
+        finally:
+            pinging.cancel()
+    assert [p["user_id"] for p in state["data"]["participants"]] == [alice.id]
+    assert not [m for m in ws.received if m["type"] == "error"], ws.received

@@ -201,13 +201,23 @@ class Gateway:
             connection.send_error(ErrorCode.INTERNAL_ERROR, request_seq)
 
     async def _sweep(self) -> None:
-        """Close connections silent for longer than the heartbeat timeout (4408)."""
+        """Close connections silent for longer than the heartbeat timeout (4408).
+
+        A connection whose message we are still handling (a join waiting for a room lock that
+        a dead node held) is not silent: its frames wait, unread, behind that message. Once
+        the message is done the waiting frames are read at once (no await between), so a
+        client that kept pinging is seen alive, and one that went away meanwhile is closed.
+        """
         timeout = self.settings.heartbeat_timeout
         while True:
             await asyncio.sleep(min(1.0, timeout / 4))
             silent_since = time.monotonic() - timeout
             for connection in list(self.connections):
-                if connection.last_seen < silent_since and not connection.closing:
+                if (
+                    connection.last_seen < silent_since
+                    and not connection.closing
+                    and not connection.busy.locked()
+                ):
                     log.info("ws heartbeat timeout", extra={"user_id": connection.user_id})
                     connection.close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat timeout")
 
