@@ -508,3 +508,36 @@ async def test_a_join_waiting_on_a_dead_nodes_room_lock_keeps_a_pinging_socket(
             pinging.cancel()
     assert [p["user_id"] for p in state["data"]["participants"]] == [alice.id]
     assert not [m for m in ws.received if m["type"] == "error"], ws.received
+
+
+def test_a_node_with_another_jwt_secret_refuses_to_start(
+    start_nodes: Callable[..., Nodes],
+    redis_db: Callable[[], str],
+    tmp_path: Path,
+) -> None:
+    """Issue 17: it used to pass /readyz and then refuse every token the others issued."""
+    redis_url = redis_db()
+    (first,) = start_nodes(1, redis_url)
+    database_url = first.env["AIMEETING_DATABASE_URL"]
+    stranger = ServerProcess(
+        tmp_path,
+        {
+            "AIMEETING_REDIS_URL": redis_url,
+            "AIMEETING_DATABASE_URL": database_url,
+            "AIMEETING_JWT_SECRET": "another-secret-" + "0123456789abcdef" * 3,
+        },
+    )
+    stranger.launch()
+    assert stranger.process is not None
+    try:
+        assert stranger.process.wait(30) != 0
+    finally:
+        if stranger.process.poll() is None:
+            stranger.stop()
+    assert "AIMEETING_JWT_SECRET differs from the other nodes'" in stranger.logs()
+    # The same secret starts as the first node's peer.
+    peer = ServerProcess(tmp_path / "peer", {**first.env}).start()
+    try:
+        assert httpx.get(f"{peer.url}/readyz", timeout=10).status_code == 200
+    finally:
+        peer.stop()

@@ -10,6 +10,8 @@ them for one node, and repairs what Redis lost when it comes back (``recover``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 
 from aimeeting.server.cluster.chat import RedisChatTurns
@@ -29,10 +31,19 @@ log = logging.getLogger(__name__)
 __all__ = ["Cluster"]
 
 
+def fingerprint(secret: str) -> str:
+    """Names the secret without revealing it (an HMAC keyed by it), to compare across nodes."""
+    return hmac.new(secret.encode(), b"aimeeting jwt secret", hashlib.sha256).hexdigest()[:32]
+
+
 class Cluster:
     def __init__(self, settings: Settings, db: Database) -> None:
         assert settings.redis_url is not None
-        self.node = Node(settings.redis_url, timeout=settings.node_timeout)
+        self.node = Node(
+            settings.redis_url,
+            timeout=settings.node_timeout,
+            secret_fingerprint=fingerprint(settings.jwt_secret or ""),
+        )
         self.hub = RedisHub(self.node)
         self.grace = RedisGrace(self.node.redis, settings.reconnect_grace)
         self.locks = RedisRoomLocks(self.node.redis, lease=settings.node_timeout)

@@ -37,6 +37,13 @@ RETRY_MAX = 2.0  # seconds between attempts to reach Redis, at most
 Handler = Callable[[dict[str, Any]], None]
 
 
+SECRET = f"{PREFIX}secret"  # the fingerprint of the JWT secret the live nodes sign with
+
+
+class SecretMismatch(RuntimeError):
+    """This node's ``AIMEETING_JWT_SECRET`` is not the one the other live nodes use."""
+
+
 def inbox(node_id: str) -> str:
     return f"{PREFIX}node:{node_id}"
 
@@ -46,7 +53,7 @@ def alive_key(node_id: str) -> str:
 
 
 class Node:
-    def __init__(self, redis_url: str, *, timeout: float) -> None:
+    def __init__(self, redis_url: str, *, timeout: float, secret_fingerprint: str = "") -> None:
         self.id = uuid.uuid4().hex[:12]
         self.redis: Redis = Redis.from_url(
             redis_url,
@@ -58,6 +65,7 @@ class Node:
             retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1),
         )
         self.timeout = timeout
+        self.secret_fingerprint = secret_fingerprint
         self.connected = False
         self.on_reconnect: Callable[[], Awaitable[None]] | None = None
         self.on_node_lost: Callable[[str], Awaitable[None]] | None = None
@@ -75,7 +83,9 @@ class Node:
         await self.redis.publish(EVERYONE, orjson.dumps(message))
 
     async def start(self) -> None:
-        """Register and subscribe; fails (at start-up) if Redis cannot be reached."""
+        """Register and subscribe; fails (at start-up) if Redis cannot be reached, or if the
+        live nodes sign tokens with another secret (each would refuse the others' tokens)."""
+        await self._check_secret()
         await self._beat()
         self._tasks = [
             asyncio.create_task(self._listen(), name="cluster-listen"),
@@ -158,10 +168,27 @@ class Node:
 
     # -- liveness -----------------------------------------------------------------------
 
+    async def _check_secret(self) -> None:
+        """The first node to start records its secret's fingerprint; the others must match it.
+        Each beat keeps it alive, so once every node of an old secret is gone it expires and a
+        cluster restarted with a new secret starts."""
+        if not self.secret_fingerprint:
+            return
+        ttl = int(self.timeout * 1000)
+        if await self.redis.set(SECRET, self.secret_fingerprint, nx=True, px=ttl):
+            return
+        if await self.redis.get(SECRET) not in (None, self.secret_fingerprint):
+            raise SecretMismatch(
+                "AIMEETING_JWT_SECRET differs from the other nodes' (same AIMEETING_REDIS_URL):"
+                " every node must sign with the same secret"
+            )
+
     async def _beat(self) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(alive_key(self.id), 1, px=int(self.timeout * 1000))
             pipe.sadd(NODES, self.id)
+            if self.secret_fingerprint:
+                pipe.set(SECRET, self.secret_fingerprint, px=int(self.timeout * 1000))
             await pipe.execute()
 
     async def _keep_alive(self) -> None:
