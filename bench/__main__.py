@@ -3,7 +3,7 @@ keep the figures (JSON in bench/results/, plots in docs/img/; ``--quick`` runs g
 bench/results/quick/ and are the CI smoke test).
 
 Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``media`` (browsers, as root),
-``webapp`` (a browser), ``all``;
+``webapp`` (a browser), ``pybots`` (Python media bots, as root), ``all``;
 ``report`` prints the markdown tables of docs/benchmarks.md from the results, ``plots`` redraws
 the PNGs.
 """
@@ -23,14 +23,17 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
-from bench import fanout, hold, joinstorm, media, plots, report, rest, webapp
+from bench import fanout, hold, joinstorm, media, plots, pybots, report, rest, webapp
 from bench.targets import TARGETS
 from bench.wsload import raise_fd_limit
 from tests.utils.server import ServerProcess
 
 RESULTS = Path(__file__).with_name("results")
 QUICK_RESULTS = RESULTS / "quick"
-SCENARIOS = ("rest", "hold", "fanout", "joinstorm", "media", "webapp", "all", "report", "plots")
+SCENARIOS = (
+    *("rest", "hold", "fanout", "joinstorm", "media", "webapp", "pybots"),
+    *("all", "report", "plots"),
+)
 
 
 def _machine() -> dict[str, Any]:
@@ -87,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--users", type=int, help="default 2000, quick 200")
     group = parser.add_argument_group("media")
     group.add_argument("--joins", type=int, help="joins per meeting size (default 20, quick 3)")
+    group = parser.add_argument_group("pybots")
+    group.add_argument("--bots", help="bots per capacity step, e.g. 2,4,8 (default 2,4,…,32)")
     group = parser.add_argument_group("webapp")
     group.add_argument("--loads", type=int, help="page loads, cold and warm (default 20, quick 3)")
     return parser
@@ -229,6 +234,17 @@ def run_webapp(args: argparse.Namespace) -> int:
     return _in_browser(args, "webapp-browser", webapp.run, args.loads or (3 if args.quick else 20))
 
 
+def run_pybots(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    steps = _ints(args.bots, pybots.QUICK_STEPS if args.quick else pybots.STEPS)
+    with tempfile.TemporaryDirectory() as data_dir:
+        figures = pybots.run(
+            Path(data_dir), joins=args.joins or (3 if args.quick else 20), steps=steps
+        )
+    _save(args, "pybots-aiortc", figures, started)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.load_before = _load()
@@ -244,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "joinstorm": run_joinstorm,
         "media": run_media,
         "webapp": run_webapp,
+        "pybots": run_pybots,
     }
     names = (
         list(runs)

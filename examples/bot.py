@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 from datetime import datetime
 
-from aimeeting import JoinMeetingOptions, Meeting, MeetingError, MeetingEvent, MeetingSDK, SDKConfig
+from account import add_account_options, sign_in
+
+from aimeeting import JoinMeetingOptions, Meeting, MeetingEvent, MeetingSDK, SDKConfig
 from aimeeting.sdk import ChatMessage
 
 
@@ -27,11 +29,9 @@ def answer(meeting: Meeting, message: ChatMessage) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with MeetingSDK(SDKConfig.for_server(args.server)) as sdk:
-        try:
-            await sdk.login(args.email, args.password)
-        except MeetingError:  # first run: no such account yet
-            await sdk.register(args.email, args.password, args.nickname)
+    # A chat bot: no media, even where aiortc is installed (nothing to decode for nobody).
+    async with MeetingSDK(SDKConfig.for_server(args.server, media=False)) as sdk:
+        await sign_in(sdk, args)
         # A bot has no microphone or camera: it joins muted.
         options = JoinMeetingOptions(audio_muted=True, video_muted=True)
         meeting = await sdk.join_meeting(args.number, options)
@@ -45,10 +45,6 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("number", help="the 9-digit meeting number")
-    parser.add_argument("--server", default="http://127.0.0.1:3000")
-    parser.add_argument("--email", default="helper-bot@example.com")
-    parser.add_argument("--password", default="Passw0rd!")
-    parser.add_argument("--nickname", default="HelperBot")
+    add_account_options(parser, "helper-bot@example.com", "HelperBot")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(parser.parse_args()))

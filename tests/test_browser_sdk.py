@@ -23,7 +23,7 @@ from tests.utils.browser import (
     write_tone_wav,
 )
 from tests.utils.proxy import TcpProxy
-from tests.utils.sdk_page import INSTALL_JS, SdkUser
+from tests.utils.sdk_page import INSTALL_JS, SdkUser, people
 from tests.utils.server import ServerProcess
 from tests.utils.turn import TurnServer
 
@@ -32,16 +32,6 @@ if TYPE_CHECKING:
 
 MEETING_FULL, PERMISSION_DENIED = 40006, 10003
 SDK_INVALID_ARGUMENT = 10006
-
-
-async def people(
-    browser: Chromium, server: ServerProcess, *names: str, **config: object
-) -> list[SdkUser]:
-    users = []
-    for name in names:
-        participant = await browser.new_participant(name)
-        users.append(await SdkUser(participant, server.url, name).install(**config))
-    return users
 
 
 async def see_each_other(users: list[SdkUser]) -> None:

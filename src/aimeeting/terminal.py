@@ -13,6 +13,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aimeeting.sdk import (
     ChatMessage,
@@ -21,6 +22,7 @@ from aimeeting.sdk import (
     CreateMeetingOptions,
     ErrorEvent,
     EventObject,
+    JoinMeetingOptions,
     MediaStateChangedEvent,
     Meeting,
     MeetingEndedEvent,
@@ -98,10 +100,18 @@ def describe(participant: Participant) -> str:
     return f"{participant.nickname} (mic {mic}, camera {camera})"
 
 
+MEDIA_HELP = """\
+Needs pip install "aimeeting[media]". A terminal can neither show video nor play sound,
+so it receives none; it can send. --audio-file, --tone and --name-card publish a microphone
+and a camera that browsers in the meeting see and hear; /mute and /video off then send
+silence and black. To keep what the others send, run examples/recorder.py."""
+
+
 class ChatClient:
-    def __init__(self, sdk: MeetingSDK, console: Console) -> None:
+    def __init__(self, sdk: MeetingSDK, console: Console, media: dict[str, Any] | None = None):
         self.sdk = sdk
         self.console = console
+        self.media = media or {}  # tracks to publish (JoinMeetingOptions' names)
         self.names: dict[str, str] = {}
 
     async def sign_in(self, email: str | None, nickname: str | None) -> None:
@@ -132,8 +142,9 @@ class ChatClient:
             try:
                 if number is None:
                     title = await self.console.ask("Title (optional): ")
-                    return await self.sdk.create_meeting(CreateMeetingOptions(title or None))
-                return await self.sdk.join_meeting(number)
+                    options = CreateMeetingOptions(title or None, **self.media)
+                    return await self.sdk.create_meeting(options)
+                return await self.sdk.join_meeting(number, JoinMeetingOptions(**self.media))
             except MeetingError as exc:
                 say(f"! cannot join: {exc.message}")
                 number = None
@@ -209,12 +220,33 @@ class ChatClient:
                 say(f"! {exc.message}")
 
 
+def published(args: argparse.Namespace, nickname: str) -> dict[str, Any]:
+    """The tracks the media options ask for (aiortc is imported only then)."""
+    if not (args.audio_file or args.tone or args.name_card):
+        return {}
+    from aiortc.contrib.media import MediaPlayer
+
+    from aimeeting.sdk.media.sources import PictureTrack, ToneTrack, name_card
+
+    tracks: dict[str, Any] = {}
+    if args.audio_file:
+        tracks["audio_track"] = MediaPlayer(args.audio_file, loop=True).audio
+    elif args.tone:
+        tracks["audio_track"] = ToneTrack(args.tone)
+    if args.name_card:
+        tracks["video_track"] = PictureTrack(name_card(nickname))
+    return tracks
+
+
 async def chat(args: argparse.Namespace) -> int:
     console = Console()
+    media = bool(args.audio_file or args.tone or args.name_card)
     try:
-        async with MeetingSDK(SDKConfig.for_server(args.server)) as sdk:
+        async with MeetingSDK(SDKConfig.for_server(args.server, media=media)) as sdk:
             client = ChatClient(sdk, console)
             await client.sign_in(args.email, args.nickname)
+            assert sdk.user is not None
+            client.media = published(args, sdk.user.nickname)
             meeting = await client.enter(args.join)
             await client.run(meeting)
     except MeetingError as exc:
@@ -230,6 +262,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--email", help="skip the email prompt")
     parser.add_argument("--nickname", help="skip the nickname prompt (when registering)")
     parser.add_argument("--join", metavar="NUMBER", help="join this meeting number")
+    group = parser.add_argument_group("media", MEDIA_HELP)
+    group.add_argument("--audio-file", metavar="FILE", help="send FILE (WAV, …) as microphone")
+    group.add_argument("--tone", metavar="HZ", type=float, help="send a tone as microphone")
+    group.add_argument(
+        "--name-card", action="store_true", help="send a picture with your nickname as camera"
+    )
 
 
 def main(args: argparse.Namespace) -> int:

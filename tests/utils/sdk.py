@@ -20,6 +20,9 @@ def config(url: str, **options: Any) -> SDKConfig:
     options.setdefault("request_timeout", 5.0)
     options.setdefault("reconnect_base_delay", 0.05)
     options.setdefault("reconnect_max_delay", 0.5)
+    # Media only where a test asks for it (tests/test_media*.py): the others are about the
+    # WebSocket, and aiortc would gather on the host's interfaces.
+    options.setdefault("media", False)
     return SDKConfig.for_server(url, **options)
 
 

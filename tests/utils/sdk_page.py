@@ -9,11 +9,19 @@ the test asks the page what a person would see and hear.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from tests.utils.api import PASSWORD, unique_email
-from tests.utils.browser import ACTION_TIMEOUT, Participant, wait_video_playing
+from tests.utils.browser import (
+    ACTION_TIMEOUT,
+    AUDIO_TONE_JS,
+    Chromium,
+    Participant,
+    wait_video_playing,
+)
 
 INSTALL_JS = """
 async ({server, config}) => {
@@ -71,6 +79,13 @@ VIDEO_STATE_JS = """(selector) => {
   return {width: video.videoWidth, time: video.currentTime, readyState: video.readyState,
     paused: video.paused, tracks: tracks.map((x) => [x.kind, x.readyState, x.muted, x.enabled])};
 }"""
+
+
+class Member(Protocol):
+    """Anyone in a meeting: a page's ``SdkUser``, or a Python participant."""
+
+    nickname: str
+    user_id: str
 
 
 @dataclass
@@ -144,7 +159,7 @@ class SdkUser:
         return event
 
     async def sees(
-        self, other: SdkUser, kind: str = "video", timeout: float = ACTION_TIMEOUT
+        self, other: Member, kind: str = "video", timeout: float = ACTION_TIMEOUT
     ) -> dict[str, Any]:
         """Waits until ``other``'s camera (or ``screen``) plays here: a size, time advancing."""
         selector = f"#v-{other.user_id}-{kind}"
@@ -156,7 +171,7 @@ class SdkUser:
                 f"{self.nickname} does not see {other.nickname}'s {kind}: {state}"
             ) from exc
 
-    async def hears(self, other: SdkUser, timeout: float = ACTION_TIMEOUT) -> None:
+    async def hears(self, other: Member, timeout: float = ACTION_TIMEOUT) -> None:
         """Waits until ``other``'s microphone track arrived here and is live, with packets."""
         js = """async (userId) => {
           const track = t.audio[userId];
@@ -174,13 +189,41 @@ class SdkUser:
             js, arg=other.user_id, polling=250, timeout=timeout * 1000
         )
 
-    async def shows_no_video_of(self, other: SdkUser, kind: str = "video") -> bool:
+    async def shows_no_video_of(self, other: Member, kind: str = "video") -> bool:
         return bool(
             await self.js("id => !document.getElementById(id)", f"#v-{other.user_id}-{kind}"[1:])
         )
 
+    async def tone_of(self, other: Member) -> dict[str, float]:
+        """The loudest frequency and the level of what ``other``'s microphone plays here."""
+        js = f"u => ({AUDIO_TONE_JS})(t.meeting.getRemoteStream(u))"
+        tone: dict[str, float] = await self.js(js, other.user_id)
+        return tone
+
+    async def tone_until(
+        self,
+        other: Member,
+        check: Callable[[dict[str, float]], bool],
+        timeout: float = ACTION_TIMEOUT,
+    ) -> dict[str, float]:
+        """``tone_of(other)`` again until it passes ``check`` (what was on its way when it
+        changed plays out first)."""
+        deadline = time.monotonic() + timeout
+        while not check(tone := await self.tone_of(other)):
+            assert time.monotonic() < deadline, f"{self.nickname} hears {other.nickname}: {tone}"
+        return tone
+
     def __repr__(self) -> str:
         return f"SdkUser({self.nickname}, {self.user_id})"
+
+
+async def people(browser: Chromium, server: Any, *names: str, **config: Any) -> list[SdkUser]:
+    """A page per name in ``browser``, each signed up on ``server`` through the SDK."""
+    users = []
+    for name in names:
+        participant = await browser.new_participant(name)
+        users.append(await SdkUser(participant, server.url, name).install(**config))
+    return users
 
 
 def dump(value: Any) -> str:

@@ -92,12 +92,13 @@ class MeetingSDK:
             raise invalid_argument("title must be a string", title="must be a string")
         body = {"title": options.title} if options.title is not None else None
         created = await self._api().call("POST", "/meetings", json=body)
-        return await self.join_meeting(created["meeting_number"])
+        return await self.join_meeting(created["meeting_number"], options.join_options())
 
     async def join_meeting(
         self, meeting_number: str, options: JoinMeetingOptions | None = None
     ) -> Meeting:
-        """Take a seat with the initial mute state of ``options``, then enter the room."""
+        """Take a seat with the initial mute state of ``options``, then enter the room and
+        (with the media extra) call every member, publishing ``options``' tracks."""
         options = options or JoinMeetingOptions()
         if not isinstance(meeting_number, str) or not MEETING_NUMBER.fullmatch(meeting_number):
             raise invalid_argument("a meeting number is 9 digits", meeting_number="9 digits")
@@ -106,7 +107,7 @@ class MeetingSDK:
         detail = await rest.call("POST", f"/meetings/{meeting_number}/join", json=body)
         me = self.user or User.of(await rest.call("GET", "/users/me"))
         assert self._config is not None
-        meeting = Meeting(rest, self._config, me, detail)
+        meeting = Meeting(rest, self._config, me, detail, options)
         await meeting.start()
         self._meetings.append(meeting)
         return meeting

@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # the media extra's type; never imported at run time from here
+    from aiortc import MediaStreamTrack
 
 API_PATH = "/v1"
 WS_PATH = "/v1/ws"
@@ -35,14 +38,31 @@ class TURNServer:
 
 
 @dataclass(frozen=True)
-class CreateMeetingOptions:
-    title: str | None = None
+class JoinMeetingOptions:
+    """The contract's mute options, and **extension** (media extra, DECISIONS §9) the tracks
+    to publish: any aiortc ``MediaStreamTrack`` (a file, a generated tone, a camera), or None
+    to receive only. The SDK reads each track once and sends it on every link."""
+
+    audio_muted: bool = False
+    video_muted: bool = False
+    audio_track: MediaStreamTrack | None = None
+    video_track: MediaStreamTrack | None = None
 
 
 @dataclass(frozen=True)
-class JoinMeetingOptions:
+class CreateMeetingOptions:
+    """``title``, then the join options of the creator (who joins what they create)."""
+
+    title: str | None = None
     audio_muted: bool = False
     video_muted: bool = False
+    audio_track: MediaStreamTrack | None = None
+    video_track: MediaStreamTrack | None = None
+
+    def join_options(self) -> JoinMeetingOptions:
+        return JoinMeetingOptions(
+            self.audio_muted, self.video_muted, self.audio_track, self.video_track
+        )
 
 
 @dataclass
@@ -69,6 +89,11 @@ class SDKConfig:
     reconnect_max_delay: float = 5.0
     reconnect_timeout: float = 120.0
     language: str | None = None  # sent as Accept-Language ("en" for English error texts)
+    # Extension (media extra): False joins without media even where aiortc is installed (a
+    # chat bot: nothing to decode); "relay" uses TURN relays only; seconds between statistics.
+    media: bool = True
+    ice_transport_policy: Literal["all", "relay"] = "all"
+    stats_interval: float = 2.0
 
     @classmethod
     def for_server(cls, url: str, **options: Any) -> SDKConfig:
@@ -103,9 +128,16 @@ class SDKConfig:
         for turn in self.turn_servers:
             if not turn.urls or any(not u.startswith(("turn:", "turns:")) for u in turn.urls):
                 found["turn_servers"] = "each must list turn: or turns: URLs"
+        if self.ice_transport_policy not in ("all", "relay"):
+            found["ice_transport_policy"] = 'must be "all" or "relay"'
         if self.log_level is not None and not isinstance(self.log_level, LogLevel):
             found["log_level"] = "must be a LogLevel"
-        timings = (self.request_timeout, self.heartbeat_interval, self.reconnect_base_delay)
+        timings = (
+            self.request_timeout,
+            self.heartbeat_interval,
+            self.reconnect_base_delay,
+            self.stats_interval,
+        )
         if min(timings) <= 0 or self.reconnect_max_delay < self.reconnect_base_delay:
             found["timings"] = "must be positive, and the max delay at least the base delay"
         return found

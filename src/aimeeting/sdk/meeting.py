@@ -11,13 +11,14 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from aimeeting.protocol import ClientMessage, CloseCode, ErrorCode, MediaAction, ServerMessage
 from aimeeting.protocol.messages import MAX_CHAT_LENGTH
-from aimeeting.sdk.config import SDKConfig
+from aimeeting.sdk import media
+from aimeeting.sdk.config import JoinMeetingOptions, SDKConfig
 from aimeeting.sdk.connection import Link
 from aimeeting.sdk.errors import (
     MeetingError,
@@ -27,6 +28,7 @@ from aimeeting.sdk.errors import (
     server_error,
 )
 from aimeeting.sdk.events import EventEmitter, EventHandler
+from aimeeting.sdk.media.quality import LinkFigures, QualityReporter
 from aimeeting.sdk.models import (
     ChatMessage,
     ConnectionState,
@@ -38,7 +40,6 @@ from aimeeting.sdk.models import (
     MeetingEvent,
     MeetingState,
     NetworkQuality,
-    NetworkQualityChangedEvent,
     Participant,
     User,
     UserJoinedEvent,
@@ -47,6 +48,10 @@ from aimeeting.sdk.models import (
     parse_time,
 )
 from aimeeting.sdk.rest import RestClient
+
+if TYPE_CHECKING:
+    from aimeeting.sdk.media.mesh import Mesh
+    from aimeeting.sdk.media.tracks import LocalMedia
 
 log = logging.getLogger("aimeeting.sdk.meeting")
 
@@ -66,8 +71,17 @@ class _PendingChat:
 class Meeting:
     """A meeting you are in. Made by ``MeetingSDK.create_meeting``/``join_meeting``."""
 
-    def __init__(self, rest: RestClient, config: SDKConfig, me: User, detail: dict[str, Any]):
+    def __init__(
+        self,
+        rest: RestClient,
+        config: SDKConfig,
+        me: User,
+        detail: dict[str, Any],
+        options: JoinMeetingOptions | None = None,
+    ):
         self._rest = rest
+        self._config = config
+        self._options = options or JoinMeetingOptions()
         self._me = me
         self.id: str = detail["id"]
         self.meeting_number: str = detail["meeting_number"]
@@ -83,7 +97,10 @@ class Meeting:
         self._chat_seqs: dict[int, str] = {}  # seq on the current socket → client_msg_id
         self._seen: set[str] = set()  # message ids delivered, so none is delivered twice
         self._held: list[dict[str, Any]] | None = None  # live chat held during a catch-up
-        self._quality: NetworkQuality | None = None
+        self._quality = QualityReporter()
+        self._signal_seqs: set[int] = set()  # our signals: a refusal of one is no error event
+        self._local: LocalMedia | None = None
+        self._mesh: Mesh | None = None
         self._seat_time: datetime | None = None  # when we first took our seat (server clock)
         self._last_state = ConnectionState.DISCONNECTED
         self._starting = False
@@ -108,7 +125,7 @@ class Meeting:
 
     @property
     def network_quality(self) -> NetworkQuality | None:
-        return self._quality
+        return self._quality.current
 
     # --- the contract's methods -------------------------------------------------------------
 
@@ -201,9 +218,11 @@ class Meeting:
         """Connect and enter the room; returns once ``room_state`` arrived."""
         self._starting = True
         try:
+            self._start_media()
             await self._link.start()
         except BaseException:
             self._closed = True
+            await self._close_media()
             await self._events.close()
             raise
         finally:
@@ -214,6 +233,7 @@ class Meeting:
     async def enter(self, first: bool) -> None:
         """After each (re)connect: join the room, catch up on chat, re-send the unechoed."""
         self._chat_seqs.clear()
+        self._signal_seqs.clear()  # seqs start again on each socket
         if not first:
             self._held = []
         try:
@@ -225,6 +245,7 @@ class Meeting:
             for message in held:
                 self._deliver_chat(message)
         await self._resend_pending()
+        await self._call_members(again=not first)
 
     async def _join_room(self) -> None:
         try:
@@ -300,6 +321,8 @@ class Meeting:
         if not isinstance(value, bool):
             raise invalid_argument("muted must be a boolean")
         self._ensure_open()
+        if self._local is not None:  # the track stops sending at once (silence, black)
+            self._local.set_muted("audio" if action is MediaAction.MUTE_AUDIO else "video", value)
 
         def is_ack(message: dict[str, Any]) -> bool:
             data = message.get("data") or {}
@@ -322,10 +345,73 @@ class Meeting:
             return
         self._closed = True
         await self._link.close()
+        await self._close_media()
         for pending in self._pending.values():
             if not pending.future.done():
                 pending.future.set_exception(reason)
         await self._events.close()
+
+    # --- internals: media (the mesh of DECISIONS §9; with aiortc only) -----------------------
+
+    def _start_media(self) -> None:
+        if not self._config.media or not media.available():
+            return
+        from aimeeting.sdk.media.mesh import Mesh
+        from aimeeting.sdk.media.tracks import LocalMedia
+
+        options = self._options
+        self._local = LocalMedia(
+            options.audio_track, options.video_track, options.audio_muted, options.video_muted
+        )
+        self._mesh = Mesh(
+            self._me.id,
+            self._local,
+            relay_only=self._config.ice_transport_policy == "relay",
+            stats_interval=self._config.stats_interval,
+            send=self._send_media_signal,
+            emit=self._emit,
+            link_quality=self.on_link_quality,
+        )
+
+    async def _call_members(self, again: bool) -> None:
+        """After each (re)entry: the ICE servers (TURN credentials expire, so each time),
+        then a call to every member (DECISIONS §9: the one who enters offers)."""
+        if self._mesh is None:
+            return
+        from aimeeting.sdk.media.mesh import ice_server
+
+        servers = [{"urls": [url]} for url in self._config.stun_servers] + [
+            {"urls": t.urls, "username": t.username, "credential": t.credential}
+            for t in self._config.turn_servers
+        ]
+        try:
+            data = await self._rest.call("GET", "/rtc/ice-servers")
+            servers += data["ice_servers"]
+        except (MeetingError, KeyError, TypeError) as exc:
+            log.info("no ICE servers from the server (%s): the config's only", exc)
+        self._mesh.ice_servers = [ice_server(entry) for entry in servers]
+        self._mesh.enter(list(self._participants), again)
+
+    async def _send_media_signal(self, to_user_id: str, signal: dict[str, Any]) -> None:
+        """Fire and forget, as the browser SDK: a signal lost with the connection is made
+        again by the fresh offers that follow the reconnect."""
+        data = {"room_id": self.id, "to_user_id": to_user_id, "signal": signal}
+        try:
+            await self._link.send(ClientMessage.WEBRTC_SIGNAL, data, self._signal_seqs.add)
+        except MeetingError as exc:
+            log.debug("signal to %s not sent: %s", to_user_id, exc.message)
+
+    def _hang_up(self, user_id: str) -> None:
+        if self._mesh is not None:
+            self._mesh.hang_up(user_id)
+
+    async def _close_media(self) -> None:
+        mesh, self._mesh = self._mesh, None
+        local, self._local = self._local, None
+        if mesh is not None:
+            await mesh.close()
+        if local is not None:
+            await local.close()
 
     # --- internals: what the server says ----------------------------------------------------
 
@@ -345,6 +431,7 @@ class Meeting:
             self._seat_time = me.joined_at
         for user_id, gone in previous.items():
             if user_id not in current:
+                self._hang_up(user_id)
                 self._emit(UserLeftEvent(self.id, user_id, len(current), gone))
         for user_id, now in current.items():
             before = previous.get(user_id)
@@ -371,6 +458,7 @@ class Meeting:
 
     def _on_user_left(self, data: dict[str, Any]) -> None:
         gone = self._participants.pop(data["user_id"], None)
+        self._hang_up(data["user_id"])
         if gone is not None:
             self._emit(UserLeftEvent(self.id, data["user_id"], data["participant_count"], gone))
 
@@ -402,6 +490,8 @@ class Meeting:
         self._emit(message)
 
     def _on_signal(self, data: dict[str, Any]) -> None:
+        if self._mesh is not None and isinstance(data.get("signal"), dict):
+            self._mesh.on_signal(data["from_user_id"], data["signal"])
         self._emit(WebRTCSignalEvent(data["room_id"], data["from_user_id"], data["signal"]))
 
     def _on_meeting_ended(self, data: dict[str, Any]) -> None:
@@ -413,6 +503,10 @@ class Meeting:
 
     def _on_error(self, data: dict[str, Any]) -> None:
         error = server_error(data["code"], str(data.get("message", "")), data.get("details"))
+        if data.get("request_seq") in self._signal_seqs:
+            # A signal to a member who just left: the user_left that follows hangs up.
+            log.debug("signal refused: %s", error.message)
+            return
         client_msg_id = self._chat_seqs.pop(data.get("request_seq") or -1, None)
         pending = self._pending.get(client_msg_id or "")
         if pending is not None and not pending.future.done():
@@ -440,10 +534,17 @@ class Meeting:
             asyncio.get_running_loop().create_task(self._close(failure or network_error("closed")))
 
     def on_quality(self, quality: NetworkQuality, rtt_ms: float | None, missed: int) -> None:
-        if quality is self._quality:
+        """The WebSocket's heartbeat: it decides the quality only while no media link is up."""
+        if self._mesh is not None and self._mesh.any_connected():
             return
-        previous, self._quality = self._quality, quality
-        self._emit(NetworkQualityChangedEvent(quality, previous, rtt_ms, missed))
+        figures = LinkFigures(rtt_ms, None, None)
+        if (event := self._quality.report(quality, figures, missed, False)) is not None:
+            self._emit(event)
+
+    def on_link_quality(self, quality: NetworkQuality, figures: LinkFigures) -> None:
+        """The media links' statistics (the worst link), while media flows."""
+        if (event := self._quality.report(quality, figures, 0, True)) is not None:
+            self._emit(event)
 
     def _emit(self, event: EventObject) -> None:
         self._events.emit(event)

@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aimeeting.sdk.errors import MeetingError, SDKErrorCode
+
+if TYPE_CHECKING:  # the media extra's type; never imported at run time from here
+    from aiortc import MediaStreamTrack
 
 
 class MeetingState(StrEnum):
@@ -29,6 +32,8 @@ class MeetingEvent(StrEnum):
     CONNECTION_STATE_CHANGED = "connection_state_changed"
     MEETING_ENDED = "meeting_ended"
     WEBRTC_SIGNAL = "webrtc_signal"
+    TRACK_ADDED = "track_added"
+    TRACK_REMOVED = "track_removed"
 
 
 class ConnectionState(StrEnum):
@@ -38,6 +43,14 @@ class ConnectionState(StrEnum):
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
     DISCONNECTED = "disconnected"
+
+
+class TrackKind(StrEnum):
+    """Extension (DECISIONS §9): what a remote track carries."""
+
+    AUDIO = "audio"
+    VIDEO = "video"  # the camera
+    SCREEN = "screen"  # a screen share
 
 
 class NetworkQuality(StrEnum):
@@ -174,6 +187,9 @@ class NetworkQualityChangedEvent:
     previous: NetworkQuality | None
     rtt_ms: float | None  # the last round trip; None when none was measured
     missed_pongs: int
+    # Extension: from the media links' statistics, while media flows (else None).
+    packet_loss: float | None = None  # 0..1, since the previous reading
+    jitter_ms: float | None = None
     type: MeetingEvent = MeetingEvent.NETWORK_QUALITY_CHANGED
 
 
@@ -223,6 +239,26 @@ class WebRTCSignalEvent:
     type: MeetingEvent = MeetingEvent.WEBRTC_SIGNAL
 
 
+@dataclass(frozen=True)
+class TrackAddedEvent:
+    """Extension (media extra): a member's track started to arrive. ``track`` is an aiortc
+    ``MediaStreamTrack``: ``await event.track.recv()`` gives its frames."""
+
+    user_id: str
+    kind: TrackKind
+    track: MediaStreamTrack
+    type: MeetingEvent = MeetingEvent.TRACK_ADDED
+
+
+@dataclass(frozen=True)
+class TrackRemovedEvent:
+    """Extension: that track ended (stopped, its member left, or the link closed)."""
+
+    user_id: str
+    kind: TrackKind
+    type: MeetingEvent = MeetingEvent.TRACK_REMOVED
+
+
 EventObject = (
     UserJoinedEvent
     | UserLeftEvent
@@ -233,4 +269,6 @@ EventObject = (
     | ConnectionStateChangedEvent
     | MeetingEndedEvent
     | WebRTCSignalEvent
+    | TrackAddedEvent
+    | TrackRemovedEvent
 )
