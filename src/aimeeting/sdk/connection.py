@@ -296,7 +296,9 @@ class Link:
                     log.warning("cannot rejoin: %s", exc.message)
                     self._set_state(ConnectionState.DISCONNECTED, None, exc.message, exc)
                     return False
-                log.info("reconnect attempt %d failed: %s", attempt, exc.message)
+                # The reason (already without tokens) says which of refused/timed out/reset.
+                reason = exc.details.get("reason", "") if isinstance(exc.details, dict) else ""
+                log.info("reconnect attempt %d failed: %s %s", attempt, exc.message, reason)
         self._set_state(ConnectionState.DISCONNECTED, code, "gave up reconnecting")
         return False
 
