@@ -17,9 +17,10 @@ gets fresh processes, started and ended inside the test's own namespace:
 A test must not use fixtures that reach the host's network (``server``, ``base_url``,
 ``postgres_url``, …) together with these unless they were set up before ``private_network``
 (higher-scoped fixtures are) — a session server started inside the namespace would be
-unreachable afterwards. ``private_network.host()`` steps out for a while when needed. Only
-the main thread (which also runs pytest-asyncio's loop) is inside: a socket opened from
-another thread (``asyncio.to_thread``, an executor) would reach the host's 127.0.0.1 instead.
+unreachable afterwards. ``private_network.host()`` steps out for a while when needed. The
+main thread (which also runs pytest-asyncio's loop) is inside, and so are the threads of the
+loop's executor (``asyncio.to_thread``) during the test: it gets a fresh executor on the way in
+and out. Any other thread keeps the namespace it started in.
 
 After every test the main thread must be back in the host's namespace (a namespace never
 outlives its test): a test that leaves it elsewhere gets a teardown error and is moved back.
@@ -34,8 +35,10 @@ in CI).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +98,24 @@ def _tail(text: str, lines: int = LOG_TAIL) -> str:
 
 
 @pytest.fixture
-def private_network() -> Iterator[PrivateNetwork]:
-    """The test's main thread in a fresh loopback-only network namespace."""
+async def private_network() -> AsyncIterator[PrivateNetwork]:
+    """The test's main thread in a fresh loopback-only network namespace.
+
+    A thread stays in the namespace it was started in, and the loop's executor (behind
+    ``asyncio.to_thread``) keeps its threads for later tests: so the test gets an executor of
+    its own, whose threads start inside, and it is shut down on the way out. Before this, a
+    thread started here later ran another test's server start in this dead namespace.
+    """
     require(unavailable_reason())
+    loop = asyncio.get_running_loop()
+    inside = ThreadPoolExecutor(thread_name_prefix="netns")
     with enter_private_network() as network:
-        yield network
+        loop.set_default_executor(inside)
+        try:
+            yield network
+        finally:
+            loop.set_default_executor(ThreadPoolExecutor())
+            inside.shutdown(wait=False)
 
 
 @pytest.fixture
