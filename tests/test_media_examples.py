@@ -9,14 +9,13 @@ import asyncio
 import signal
 import subprocess
 import sys
-import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import av
-import numpy as np
 
 from tests.utils.browser import VIDEO_SIZE, Chromium, write_tone_wav
+from tests.utils.media import wav_frequency
 from tests.utils.sdk_page import SdkUser
 from tests.utils.server import ServerProcess
 from tests.utils.webapp import AppUser
@@ -64,15 +63,6 @@ class Script:
         finally:
             self.process.kill()
         return self.output.read_text()
-
-
-def wav_frequency(path: Path) -> float:
-    """The loudest frequency of a 16-bit WAV file's last two seconds."""
-    with wave.open(str(path)) as wav:
-        rate = wav.getframerate()
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), np.int16)[-2 * rate :]
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
 
 async def members(user: SdkUser, nicknames: set[str], timeout: float = 20.0) -> dict[str, str]:

@@ -4,7 +4,9 @@ a tone's frequency by FFT), with a timeout on every wait."""
 from __future__ import annotations
 
 import asyncio
+import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -53,8 +55,21 @@ async def frames(track: MediaStreamTrack, count: int, timeout: float = TIMEOUT) 
 
 def dominant_frequency(audio: list[AudioFrame]) -> float:
     """The loudest frequency (Hz) of consecutive audio frames (the first channel)."""
-    rate = audio[0].sample_rate
-    samples = np.concatenate([_mono(frame) for frame in audio]).astype(np.float64)
+    samples = np.concatenate([_mono(frame) for frame in audio])
+    return peak_frequency(samples, audio[0].sample_rate)
+
+
+def wav_frequency(path: Path) -> float:
+    """The loudest frequency of a 16-bit WAV file's last two seconds."""
+    with wave.open(str(path)) as wav:
+        rate = wav.getframerate()
+        samples = np.frombuffer(wav.readframes(wav.getnframes()), np.int16)[-2 * rate :]
+    return peak_frequency(samples, rate)
+
+
+def peak_frequency(samples: np.ndarray, rate: int) -> float:
+    """The loudest frequency (Hz) of mono samples, through a Hann window."""
+    samples = samples.astype(np.float64)
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
     return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
 
