@@ -14,7 +14,6 @@ from tests.utils.api import PASSWORD, create_meeting, join, register
 from tests.utils.browser import VIDEO_SIZE, Chromium, wait_video_playing, write_tone_wav
 from tests.utils.proxy import TcpProxy
 from tests.utils.server import ServerProcess
-from tests.utils.turn import TurnServer
 from tests.utils.webapp import AppUser, dump
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
@@ -33,7 +32,7 @@ async def test_two_people_meet_chat_mute_leave_and_the_creator_ends(
     netns_server: ServerProcess, launch_chromium: Callable[..., Awaitable[Chromium]], tmp_path: Path
 ) -> None:
     tone = write_tone_wav(tmp_path / "tone.wav", frequency=440.0)
-    browser = await launch_chromium(fake_audio_file=tone)
+    browser = await launch_chromium(fake_audio_file=tone, fake_cameras=2)
     alice, bob = await people(browser, netns_server, "Alice", "Bob")
 
     await alice.open()
@@ -86,6 +85,22 @@ async def test_two_people_meet_chat_mute_leave_and_the_creator_ends(
     await bob.screenshot(SCREENSHOTS, "5-screen")
     await alice.page.get_by_role("button", name="Stop sharing").click()
     await bob.page.locator(".screen").wait_for(state="hidden")
+
+    # Bob picks his other camera in the devices panel: Alice keeps seeing him.
+    await bob.page.get_by_role("button", name="Devices").click()
+    camera = bob.page.get_by_label("Camera")
+    await camera.locator("option").nth(1).wait_for(state="attached")  # listed once enumerated
+    options = await camera.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert len(options) == 2, options
+    using = await camera.input_value()
+    other = next(option for option in options if option != using)
+    await camera.select_option(other)
+    await bob.page.wait_for_function(
+        "id => document.querySelector('.tile video').srcObject"
+        ".getVideoTracks()[0].getSettings().deviceId === id",
+        arg=other,
+    )
+    await alice.sees(bob)
 
     # Mute: Bob's tile of Alice says so.
     await alice.page.get_by_role("button", name="Mute").click()
@@ -150,13 +165,9 @@ async def test_four_join_by_number_and_by_link_a_fifth_is_refused(
 
 
 async def test_a_refused_camera_still_joins_and_sees_the_others(
-    netns_start_server: Callable[..., ServerProcess],
-    launch_chromium: Callable[..., Awaitable[Chromium]],
-    turn_server: TurnServer,
+    stun_netns_server: ServerProcess, launch_chromium: Callable[..., Awaitable[Chromium]]
 ) -> None:
-    # A page refused every device gathers no host candidates; coturn answers its STUN
-    # (as in tests/test_browser_sdk.py).
-    server = netns_start_server(stun_urls=f"stun:127.0.0.1:{turn_server.port}")
+    server = stun_netns_server
     browser = await launch_chromium(fake_ui=False)
     alice = AppUser(await browser.new_participant("Alice"), server.url, "Alice")
     shy = AppUser(

@@ -100,8 +100,11 @@ const TEXTS = {
 
 export type TextKey = keyof typeof TEXTS;
 
+/** Each text is [English, Chinese]: this page's half. */
+const SIDE = language === "zh" ? 1 : 0;
+
 export function t(key: TextKey): string {
-  return TEXTS[key][language === "zh" ? 1 : 0];
+  return TEXTS[key][SIDE];
 }
 
 const SDK_TEXTS: Record<SDKErrorCode, readonly [string, string]> = {
@@ -117,14 +120,14 @@ const SDK_TEXTS: Record<SDKErrorCode, readonly [string, string]> = {
 export function errorText(error: unknown): string {
   if (!(error instanceof MeetingError)) {
     console.error(error); // not the SDK's: a defect of the app, to be found in the console
-    return SDK_TEXTS[SDKErrorCode.NETWORK_ERROR][language === "zh" ? 1 : 0];
+    return SDK_TEXTS[SDKErrorCode.NETWORK_ERROR][SIDE];
   }
   const server = error.serverCode;
   const known = server !== null ? ERROR_MESSAGES[server as ErrorCode] : undefined;
   if (known) return known[language];
   if (error.code === SDKErrorCode.INVALID_ARGUMENT && error.details && typeof error.details === "object") {
     const fields = Object.keys(error.details as object).join(", ");
-    if (fields) return `${SDK_TEXTS[error.code][language === "zh" ? 1 : 0]} (${fields})`;
+    if (fields) return `${SDK_TEXTS[error.code][SIDE]} (${fields})`;
   }
-  return SDK_TEXTS[error.code]?.[language === "zh" ? 1 : 0] ?? String(error.message);
+  return SDK_TEXTS[error.code]?.[SIDE] ?? String(error.message);
 }

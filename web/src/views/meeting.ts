@@ -4,10 +4,12 @@
  * when it ends or the connection is lost for good.
  */
 import { ConnectionState, MeetingError, MeetingEvent, SDKErrorCode } from "@aimeeting/sdk";
-import type { ChatMessage, ConnectionStateChangedEvent, Meeting } from "@aimeeting/sdk";
+import type { ChatMessage, ConnectionStateChangedEvent, MediaDeviceInfo, Meeting } from "@aimeeting/sdk";
 
 import { meetingPath } from "../app.js";
 import type { App } from "../app.js";
+import { deviceInUse, deviceOptions } from "../devices.js";
+import type { InputKind } from "../devices.js";
 import { h, icon, show } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import type { TextKey } from "../i18n.js";
@@ -215,12 +217,9 @@ function confirmEnd(onConfirm: () => void): HTMLDialogElement {
 /** Pick another camera or microphone mid-meeting. */
 async function devicePanel(app: App, meeting: Meeting, run: (action: () => Promise<unknown>) => Promise<void>): Promise<HTMLElement> {
   const devices = await app.sdk.getDevices();
-  const current = (kind: "audio" | "video") =>
-    meeting.localStream?.getTracks().find((track) => track.kind === kind)?.getSettings().deviceId;
-  const picker = (id: string, label: string, list: { deviceId: string; label: string }[], kind: "audioinput" | "videoinput") => {
-    const using = current(kind === "audioinput" ? "audio" : "video");
+  const picker = (id: string, label: string, list: MediaDeviceInfo[], kind: InputKind) => {
     const select = h("select", { id, disabled: list.length === 0 },
-      list.map((d, i) => h("option", { value: d.deviceId, selected: d.deviceId === using }, d.label || `${label} ${i + 1}`)));
+      deviceOptions(list, deviceInUse(meeting.localStream, kind), label));
     select.onchange = () => void run(() => meeting.switchDevice(kind, select.value));
     return h("label", { class: "field" }, h("span", {}, label), select);
   };

@@ -4,11 +4,13 @@
  * still works, receive-only for what is missing.
  */
 import { ErrorCode, MeetingError, SDKErrorCode } from "@aimeeting/sdk";
-import type { Meeting } from "@aimeeting/sdk";
+import type { MediaDeviceInfo, Meeting } from "@aimeeting/sdk";
 
 import { MEETING_NUMBER, meetingPath } from "../app.js";
 import type { App } from "../app.js";
 import { LevelMeter } from "../audio.js";
+import { deviceInUse, deviceOptions } from "../devices.js";
+import type { InputKind } from "../devices.js";
 import { h, show } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import { remember } from "../session.js";
@@ -67,14 +69,12 @@ export function prejoinView(app: App, target: PrejoinTarget): void {
 
   async function fillDevices(): Promise<void> {
     const devices = await app.sdk.getDevices();
-    const fill = (select: HTMLSelectElement, list: { deviceId: string; label: string }[], kind: "videoinput" | "audioinput") => {
-      const current = stream?.getTracks().find((track) => track.kind === (kind === "videoinput" ? "video" : "audio"));
-      const using = current?.getSettings().deviceId ?? select.value;
-      show(select, list.map((d, i) => h("option", { value: d.deviceId, selected: d.deviceId === using }, d.label || `${kind === "videoinput" ? t("camera") : t("microphone")} ${i + 1}`)));
+    const fill = (select: HTMLSelectElement, list: MediaDeviceInfo[], kind: InputKind, unnamed: string) => {
+      show(select, deviceOptions(list, deviceInUse(stream, kind) ?? select.value, unnamed));
       select.disabled = list.length === 0;
     };
-    fill(cameras, devices.videoDevices, "videoinput");
-    fill(microphones, devices.audioInputDevices, "audioinput");
+    fill(cameras, devices.videoDevices, "videoinput", t("camera"));
+    fill(microphones, devices.audioInputDevices, "audioinput", t("microphone"));
   }
 
   function stop(): void {
