@@ -12,7 +12,8 @@ gets fresh processes, started and ended inside the test's own namespace:
 - ``launch_chromium(**options)``: a started ``tests.utils.browser.Chromium`` (options as its
   constructor's: ``fake_ui``, ``fake_audio_file``, ``fake_cameras``, ``extra_args``, ``name``);
   ``chromium`` is one with the defaults.
-- ``turn_server``: coturn in the namespace (``tests.utils.turn.TurnServer``).
+- ``turn_server``: coturn in the namespace (``tests.utils.turn.TurnServer``);
+  ``stun_netns_server`` a server that hands out that coturn as its STUN server.
 
 A test must not use fixtures that reach the host's network (``server``, ``base_url``,
 ``postgres_url``, …) together with these unless they were set up before ``private_network``
@@ -196,3 +197,16 @@ def turn_server(
         if phase_failed(request):
             print(f"--- coturn log (last {LOG_TAIL} lines) ---")
             print(_tail(server.logs()))
+
+
+@pytest.fixture
+def stun_netns_server(
+    netns_start_server: Callable[..., ServerProcess], turn_server: TurnServer
+) -> ServerProcess:
+    """A server whose STUN server (``AIMEETING_STUN_URLS``) is the namespace's coturn.
+
+    For pages refused every device: Chromium then shows such a page none of its own addresses
+    but the default route's (behind an mDNS name), and this network has no default route, so
+    the member is reached through its STUN (server-reflexive) address, as on a real network.
+    """
+    return netns_start_server(stun_urls=f"stun:127.0.0.1:{turn_server.port}")

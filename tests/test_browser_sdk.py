@@ -182,15 +182,9 @@ async def wait_ice_restarted(user: SdkUser, before: list[str]) -> None:
 
 
 async def test_a_refused_camera_still_joins_receive_only(
-    netns_start_server: Callable[..., ServerProcess],
-    launch_chromium: Callable[..., Awaitable[Chromium]],
-    turn_server: TurnServer,
+    stun_netns_server: ServerProcess, launch_chromium: Callable[..., Awaitable[Chromium]]
 ) -> None:
-    # Chromium shows a page without camera or microphone permission none of its own addresses
-    # but the default route's (behind an mDNS name), and this network has no default route:
-    # such a member is reached through its STUN (server-reflexive) address, as on a real
-    # network. coturn answers STUN; the server hands it out (AIMEETING_STUN_URLS).
-    netns_server = netns_start_server(stun_urls=f"stun:127.0.0.1:{turn_server.port}")
+    netns_server = stun_netns_server
     browser = await launch_chromium(fake_ui=False)
     alice = await SdkUser(
         await browser.new_participant("Alice"), netns_server.url, "Alice"
