@@ -3,7 +3,9 @@ keep the figures (JSON in bench/results/, plots in docs/img/; ``--quick`` runs g
 bench/results/quick/ and are the CI smoke test).
 
 Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``media`` (browsers, as root),
-``webapp`` (a browser), ``pybots`` (Python media bots, as root), ``all``;
+``webapp`` (a browser), ``pybots`` (Python media bots, as root), ``speech`` (the assistant's
+speech to text: accuracy and speed), ``assistant`` (caption latency and meetings per assistant
+process, as root), ``all``;
 ``report`` prints the markdown tables of docs/benchmarks.md from the results, ``plots`` redraws
 the PNGs.
 """
@@ -31,7 +33,7 @@ from tests.utils.server import ServerProcess
 RESULTS = Path(__file__).with_name("results")
 QUICK_RESULTS = RESULTS / "quick"
 SCENARIOS = (
-    *("rest", "hold", "fanout", "joinstorm", "media", "webapp", "pybots"),
+    *("rest", "hold", "fanout", "joinstorm", "media", "webapp", "pybots", "speech", "assistant"),
     *("all", "report", "plots"),
 )
 
@@ -245,6 +247,27 @@ def run_pybots(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_speech(args: argparse.Namespace) -> int:
+    from bench import speech  # the ai extra (faster-whisper, the models) and PyAV: only here
+
+    started = time.monotonic()
+    _save(args, "speech", speech.run(quick=args.quick), started)
+    return 0
+
+
+def run_assistant(args: argparse.Namespace) -> int:
+    from bench import assistant  # the ai extra: only here
+
+    started = time.monotonic()
+    steps = assistant.QUICK_STEPS if args.quick else assistant.STEPS
+    with tempfile.TemporaryDirectory() as data_dir:
+        figures = assistant.run(
+            Path(data_dir), steps, seconds=args.seconds or (8 if args.quick else 30)
+        )
+    _save(args, "assistant", figures, started)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.load_before = _load()
@@ -261,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         "media": run_media,
         "webapp": run_webapp,
         "pybots": run_pybots,
+        "speech": run_speech,
+        "assistant": run_assistant,
     }
     names = (
         list(runs)

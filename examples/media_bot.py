@@ -11,14 +11,12 @@ leaves when the meeting ends, or on Ctrl-C. The first run registers its account.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 
-from account import add_account_options, sign_in
+from account import add_account_options, config, run, sign_in
 from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaPlayer
 
-from aimeeting import JoinMeetingOptions, MeetingEvent, MeetingSDK, SDKConfig
+from aimeeting import JoinMeetingOptions, MeetingEvent, MeetingSDK
 from aimeeting.sdk.media.sources import PictureTrack, ToneTrack, name_card
 
 
@@ -33,7 +31,7 @@ def voice(sound: str | None) -> MediaStreamTrack:
 
 
 async def main(args: argparse.Namespace) -> None:
-    async with MeetingSDK(SDKConfig.for_server(args.server)) as sdk:
+    async with MeetingSDK(config(args)) as sdk:
         await sign_in(sdk, args)
         options = JoinMeetingOptions(
             audio_track=voice(args.sound), video_track=PictureTrack(name_card(args.nickname))
@@ -49,5 +47,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_account_options(parser, "media-bot@example.com", "MediaBot")
     parser.add_argument("--sound", help="a sound file to play (default: a 440 Hz tone)")
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(parser.parse_args()))
+    run(main(parser.parse_args()))

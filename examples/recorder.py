@@ -21,11 +21,12 @@ import wave
 from pathlib import Path
 
 import av
-from account import add_account_options, sign_in
+from account import add_account_options, config, sign_in
+from account import run as run_example
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from aimeeting import MeetingEvent, MeetingSDK, SDKConfig, TrackAddedEvent
+from aimeeting import MeetingEvent, MeetingSDK, TrackAddedEvent
 from aimeeting.sdk import Meeting
 
 RATE = 48000
@@ -95,7 +96,7 @@ class Recorder:
 
 async def main(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
-    async with MeetingSDK(SDKConfig.for_server(args.server)) as sdk:
+    async with MeetingSDK(config(args)) as sdk:
         await sign_in(sdk, args)
         meeting = await sdk.join_meeting(args.number)  # no tracks given: receive only
         recorder = Recorder(meeting, args.out, args.pictures)
@@ -120,8 +121,7 @@ def run(args: argparse.Namespace) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(until_stopped())
+    run_example(until_stopped())
 
 
 if __name__ == "__main__":

@@ -751,6 +751,41 @@ def test_wrong_password_and_unknown_email_take_about_the_same_time(
     assert unknown_median >= 0.5 * right_median, (unknown, right)
 
 
+@pytest.fixture(scope="module")
+def timing_server(start_server: StartServer) -> ServerProcess:
+    """bcrypt at cost 8 (~18 ms: a verify skipped would show), no login limit or lockout in
+    reach, so that a thousand wrong logins are all answered 40101."""
+    return start_server(
+        "sqlite", bcrypt_rounds=8, login_rate_limit="100000/minute", login_lockout="100000,1"
+    )
+
+
+def test_500_unknown_emails_and_500_wrong_passwords_take_the_same_median_time(
+    timing_server: ServerProcess,
+) -> None:
+    """ASVS: no user enumeration by timing. Unknown emails are verified against a dummy hash
+    of the same cost; interleaved, one keep-alive connection, medians within 5 ms."""
+    url = timing_server.url
+    user = new_user(url)
+    http = client(url)
+    samples: dict[str, list[float]] = {"unknown": [], "wrong": []}
+    body = {"unknown": lambda: unique_email("ghost"), "wrong": lambda: user.email}
+    try:
+        for i in range(500):
+            for kind in ("unknown", "wrong") if i % 2 else ("wrong", "unknown"):
+                start = time.perf_counter()
+                response = http.post(
+                    "/auth/login", json={"email": body[kind](), "password": "WrongPass999"}
+                )
+                samples[kind].append(time.perf_counter() - start)
+                assert_error(response, 40101)
+    finally:
+        http.close()
+    unknown, wrong = (statistics.median(samples[k]) * 1000 for k in ("unknown", "wrong"))
+    print(f"login medians: unknown email {unknown:.2f} ms, wrong password {wrong:.2f} ms")
+    assert abs(unknown - wrong) < 5, (unknown, wrong)
+
+
 # --------------------------------------------------------------------------------------------
 # Tokens
 # --------------------------------------------------------------------------------------------
@@ -1072,6 +1107,25 @@ def test_lock_expires_and_a_new_count_starts(fast: FastServer) -> None:
     # An expired lock does not carry over its count: two failures are just two failures.
     for _ in range(2):
         assert_error(login(url, user.email, "WrongPass999"), 40101)
+    assert_success(login(url, user.email, user.password))
+
+
+def test_attempts_during_a_lock_do_not_extend_it(fast: FastServer) -> None:
+    """ASVS 6.1.1: the lock is a fixed window from the failure that set it. An attacker who
+    keeps trying (wrong or right passwords) while it holds cannot make it last longer: the
+    victim logs in as soon as it ends."""
+    url = fast.url
+    user = new_user(url)
+    for _ in range(3):
+        assert_error(login(url, user.email, "WrongPass999"), 40101)
+    locked_at = time.monotonic()
+    tried = 0
+    while time.monotonic() < locked_at + 0.4:  # the lock is 0.6 s
+        password = user.password if tried % 3 == 0 else "WrongPass999"
+        assert_error(login(url, user.email, password), 42902)
+        tried += 1
+    assert tried >= 3
+    sleep_until(locked_at + 0.7)
     assert_success(login(url, user.email, user.password))
 
 

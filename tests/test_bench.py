@@ -7,6 +7,8 @@ that every scenario runs end to end, measures what it says, and loses nothing at
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +61,20 @@ def test_joinstorm_everyone_sees_everyone(tmp_path: Path) -> None:
     assert figures["complete"] == figures["users"] == 40
     assert figures["errors"] == 0
     assert figures["all_seen_ms"] >= figures["member_p50_ms"] > 0
+
+
+def test_speech_transcribes_one_sentence_per_language(tmp_path: Path) -> None:
+    pytest.importorskip("faster_whisper", reason="the ai extra is not installed")
+    if shutil.which("espeak-ng") is None and not os.environ.get("CI"):
+        pytest.skip("espeak-ng is not installed (tests/test_speech.py says more)")
+    bench(tmp_path, "speech")
+    runs = result(tmp_path, "speech")["runs"]
+    assert [(r["model"], r["language"], r["sentences"]) for r in runs] == [
+        ("tiny.en", "en", 1),
+        ("base", "zh", 1),
+    ]
+    english, chinese = runs
+    assert english["wer"] <= 0.2, english["detail"]
+    assert chinese["cer"] < 1.0, chinese["detail"]
+    for run in runs:
+        assert run["shipped"] and run["rtf_p50"] > 0 and run["load_s"] > 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -105,3 +106,16 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     line = next(line for line in ci.splitlines() if line.startswith(marker))
     command = line.removeprefix(marker).strip().strip("'")
     assert command in readme
+
+
+def test_the_assistant_without_a_password_says_how_to_give_one() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIMEETING_")}
+    result = run("assistant", "--server", "http://127.0.0.1:9", env=env)
+    assert result.returncode == 2
+    assert "AIMEETING_ASSISTANT_PASSWORD" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_assistant_with_a_wrong_password_stops_with_one_line(server: ServerProcess) -> None:
+    result = run("assistant", "--server", server.url, "--password", "wrong-Passw0rd")
+    assert result.returncode == 2
+    assert "sign-in refused" in result.stderr and "Traceback" not in result.stderr

@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import httpx
+
 from aimeeting import ConnectionState, CreateMeetingOptions, JoinMeetingOptions, MeetingEvent
 from aimeeting.sdk.media.sources import PictureTrack, ToneTrack, name_card
 from tests.utils.media import (
@@ -103,6 +105,32 @@ async def test_a_reconnected_python_member_gets_media_back(
         await alice.close()
         await bob.close()
         await proxy.stop()
+
+
+async def test_a_member_entering_a_seat_already_called_gets_media_both_ways(
+    private_network: PrivateNetwork, netns_server: ServerProcess
+) -> None:
+    """Bob holds a seat before he connects (taken over REST, as the assistant's invitation
+    takes one); Alice enters and calls that seat, which nobody answers; then Bob enters and
+    calls her. Alice's user id sorts after Bob's, so of two crossed offers hers would win: she
+    must drop her unanswered call when he enters, or neither side ever answers."""
+    first = await PyMember.sign_up(netns_server.url, "First")
+    second = await PyMember.sign_up(netns_server.url, "Second")
+    bob, alice = sorted((first, second), key=lambda member: member.user_id)
+    token = bob.sdk.tokens.access_token
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"{netns_server.url}/v1", headers={"Authorization": f"Bearer {token}"}
+        ) as http:
+            number = (await http.post("/meetings")).json()["data"]["meeting_number"]
+            assert (await http.post(f"/meetings/{number}/join")).json()["code"] == 0
+        await alice.join(number, **alice.publishing(440))  # calls Bob's empty seat
+        await bob.join(number, **bob.publishing(1000))
+        await alice.hears(bob, 1000)
+        await bob.hears(alice, 440)
+    finally:
+        await alice.close()
+        await bob.close()
 
 
 WITHOUT_AIORTC = """

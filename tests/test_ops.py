@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, pg_execute
 from tests.utils.api import PASSWORD, assert_error, client, register, unique_email
-from tests.utils.server import ServerProcess
+from tests.utils.server import ServerProcess, free_port
 
 
 def test_health_and_readiness(base_url: str) -> None:
@@ -158,3 +162,56 @@ def test_serve_listens_where_the_host_flag_says(tmp_path: Path) -> None:
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{server.port}/healthz", timeout=2)
+
+
+def test_serve_says_where_the_web_app_and_the_docs_are(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "aimeeting", "serve", "--port", str(port)]
+    env = {**os.environ, "AIMEETING_DATA_DIR": str(tmp_path), "AIMEETING_BCRYPT_ROUNDS": "4"}
+    env["AIMEETING_LOG_FILE"] = str(tmp_path / "server.log")
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(4)]
+    finally:
+        server.terminate()
+        server.wait(15)
+    origin = f"http://127.0.0.1:{port}"
+    assert lines[0] == f"AI Meeting is listening on {origin}\n", lines
+    assert lines[1].split() == ["web", "app:", f"{origin}/"], lines
+    assert lines[2].split()[:3] == ["API", "docs:", f"{origin}/v1/docs"], lines
+
+
+def test_the_docs_page_needs_nothing_but_this_server(base_url: str) -> None:
+    page = httpx.get(f"{base_url}/v1/docs", timeout=10)
+    assert page.status_code == 200
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "connect-src 'self'" in csp
+    assets = re.findall(r'(?:src|href)="(/[^"]+)"', page.text)
+    assert len(assets) == 3, assets  # the style sheet, Swagger UI, and our start-up script
+    for asset in assets:
+        response = httpx.get(f"{base_url}{asset}", timeout=10)
+        assert response.status_code == 200, asset
+        assert response.headers["content-type"].startswith(("text/css", "text/javascript"))
+        assert "cdn." not in response.text[:10000], asset
+    init = httpx.get(f"{base_url}/v1/docs/assets/init.js", timeout=10).text
+    assert "SwaggerUIBundle(" in init and 'data-url="/v1/openapi.json"' in page.text
+
+
+@pytest.mark.parametrize("path", ["/docs", "/docs/", "/v1", "/v1/"])
+def test_where_people_look_for_the_docs_leads_to_them(base_url: str, path: str) -> None:
+    response = httpx.get(f"{base_url}{path}", timeout=10)
+    assert response.status_code == 307, response.text
+    assert response.headers["location"] == "/v1/docs"
+    assert httpx.head(f"{base_url}{path}", timeout=10).status_code == 307
+
+
+def test_an_unknown_address_points_to_the_docs(base_url: str) -> None:
+    for path in ("/nope", "/v1/nope", "/v1/docs/nope"):
+        body = assert_error(httpx.get(f"{base_url}{path}", timeout=10), 40400)
+        assert body["details"] == {"docs": "/v1/docs"}, path
+    # A real route's own 404 keeps its code and says nothing of the docs.
+    user = register(base_url)
+    body = assert_error(user.get("/meetings/meeting_0123456789abcdef"), 40402)
+    assert "docs" not in body.get("details", {})

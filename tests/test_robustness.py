@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -40,11 +41,17 @@ def test_wrong_method_answers_405_with_allow(base_url: str) -> None:
     ids=["truncated", "text", "array", "string", "number", "null", "bad-utf8", "deep-nesting"],
 )
 def test_malformed_bodies_are_40003(base_url: str, raw: bytes) -> None:
+    """40003 (DECISIONS §2: "not JSON, not an object"), with details saying which it was."""
     http = client(base_url)
     user = register(base_url)
-    for path in ("/auth/register", "/auth/login", "/auth/refresh"):
-        assert_error(http.post(path, content=raw), 40003)
-    assert_error(user.post("/meetings", content=raw), 40003)
+    responses = [http.post(path, content=raw) for path in ("/auth/register", "/auth/login")]
+    responses += [http.post("/auth/refresh", content=raw), user.post("/meetings", content=raw)]
+    for response in responses:
+        problem = assert_error(response, 40003)["details"]["body"]
+        if raw in (b"[1,2]", b'"text"', b"42", b"null"):  # JSON, but not an object
+            assert problem.startswith("must be a JSON object, not "), problem
+        else:
+            assert re.fullmatch(r"malformed JSON: .+ at line \d+ column \d+", problem), problem
 
 
 def test_lone_surrogate_in_json_is_rejected(base_url: str) -> None:

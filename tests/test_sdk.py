@@ -3,10 +3,13 @@ mapping; initialize/destroy; the README's bot and examples/bot.py, run for real.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import gc
 import re
 import subprocess
 import sys
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,8 @@ from aimeeting import (
 )
 from aimeeting.sdk import ChatMessage, ConnectionState, NetworkQuality, Participant
 from aimeeting.sdk.devices import list_devices
+from aimeeting.sdk.events import EventEmitter
+from aimeeting.sdk.models import ErrorEvent
 from tests.utils.api import join, register
 from tests.utils.sdk import PASSWORD, Recorder, config, signed_in
 from tests.utils.server import ServerProcess, free_port
@@ -49,7 +54,7 @@ def sdk_server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
 
 @pytest.fixture(scope="module")
 def bot_server(start_server: Callable[..., ServerProcess]) -> ServerProcess:
-    """The bots log in (the first time in vain): a login limit they never reach."""
+    """The bots sign in run after run: a login limit they never reach."""
     return start_server("sqlite", login_rate_limit="100/minute")
 
 
@@ -477,7 +482,7 @@ async def test_the_example_bot_joins_by_number_answers_and_leaves_when_it_ends(
     )
     try:
         joined = await seen.wait(MeetingEvent.USER_JOINED, timeout=20)
-        await meeting.send_chat_message("/time")
+        await meeting.send_chat_message("!time")
         answer = await seen.wait(MeetingEvent.CHAT_MESSAGE, lambda e: e.sender.id == joined.user_id)
         assert re.search(r"\d\d:\d\d", answer.content), answer.content
         await meeting.send_chat_message("hello")
@@ -492,3 +497,64 @@ async def test_the_example_bot_joins_by_number_answers_and_leaves_when_it_ends(
         if bot.poll() is None:
             bot.kill()
             bot.wait(5)
+
+
+async def test_events_subscribes_at_the_call_not_at_the_first_step(
+    bot_server: ServerProcess, make_sdk: MakeSDK
+) -> None:
+    alice, bob = await make_sdk(bot_server.url, "Alice"), await make_sdk(bot_server.url, "Bob")
+    theirs = await bob.create_meeting()
+    ours = await alice.join_meeting(theirs.meeting_number)
+    seen = Recorder(ours)
+    chats = ours.events(MeetingEvent.CHAT_MESSAGE)  # not iterated yet
+    everything = ours.events()
+    sent = await theirs.send_chat_message("before the first step")
+    await seen.wait(MeetingEvent.CHAT_MESSAGE)  # emitted: the handlers have it
+    first = await asyncio.wait_for(anext(chats), 5)
+    assert first.message_id == sent.message_id
+    kinds = []
+    async for event in everything:  # the same message, among the other kinds
+        kinds.append(event.type)
+        if event.type is MeetingEvent.CHAT_MESSAGE:
+            break
+    assert kinds[-1] is MeetingEvent.CHAT_MESSAGE
+    await chats.aclose()  # unsubscribed: nothing more is kept for it
+    await theirs.send_chat_message("after the close")
+    await seen.wait(MeetingEvent.CHAT_MESSAGE, lambda e: e.content == "after the close")
+    with pytest.raises(StopAsyncIteration):
+        await anext(chats)
+    await ours.leave()  # the other iterator ends after what it buffered
+    rest = [event.type async for event in everything]
+    assert MeetingEvent.CHAT_MESSAGE in rest
+
+
+async def test_an_events_iterator_never_read_keeps_a_bounded_buffer() -> None:
+    """An ``events()`` iterator made and forgotten, or kept and never read, must not grow
+    without bound: it keeps the newest ``buffer`` events, and one nobody holds is dropped."""
+    emitter = EventEmitter()
+    unread = emitter.subscribe(MeetingEvent.ERROR, buffer=100)
+    forgotten = emitter.subscribe()
+    forgotten_ref = weakref.ref(forgotten)
+    del forgotten
+    gc.collect()
+    assert forgotten_ref() is None  # not held by the emitter
+    errors = [ErrorEvent(MeetingError(SDKErrorCode.NETWORK_ERROR, f"e{i}")) for i in range(250)]
+    for event in errors:
+        emitter.emit(event)
+    assert unread.dropped == 150
+    await emitter.close()
+    assert [event async for event in unread] == errors[150:]  # the newest, in order
+
+
+def test_no_task_is_started_without_keeping_a_reference() -> None:
+    """The event loop holds tasks weakly: a task whose reference is thrown away can be
+    collected mid-flight. Every task in the package is kept (``aimeeting.sdk.tasks``)."""
+    dangling = []
+    for path in sorted((ROOT / "src" / "aimeeting").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                func = node.value.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in {"create_task", "ensure_future"}:
+                    dangling.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not dangling, f"tasks started without a reference: {dangling}"

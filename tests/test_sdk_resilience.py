@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from aimeeting import MeetingEvent, MeetingSDK
-from aimeeting.sdk import ConnectionState, Meeting, NetworkQuality
+from aimeeting.sdk import ChatMessage, ConnectionState, Meeting, NetworkQuality
+from tests.utils.metrics import metric
 from tests.utils.proxy import TcpProxy
 from tests.utils.sdk import Recorder, signed_in
 from tests.utils.server import ServerProcess
@@ -258,3 +259,59 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
         delays = {link._backoff(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, delays)
         assert len(delays) > 40  # jittered
+
+
+async def queue_while_away(
+    proxy: TcpProxy, ours: Meeting, count: int
+) -> tuple[list[str], list[asyncio.Task[ChatMessage]]]:
+    """Cut Alice's network and send ``count`` messages while she is away: all queued."""
+    seen = Recorder(ours)
+    proxy.cut(down_for=1.0)  # a long reconnect: the backoff is at most 0.5 s
+    await seen.wait(
+        MeetingEvent.CONNECTION_STATE_CHANGED, lambda e: e.state is ConnectionState.RECONNECTING
+    )
+    contents = [f"queued {i}" for i in range(count)]
+    sends = [asyncio.create_task(ours.send_chat_message(text)) for text in contents]
+    await asyncio.sleep(0.1)
+    assert ours.connection_state is ConnectionState.RECONNECTING  # still away: all queued
+    return contents, sends
+
+
+@pytest.mark.parametrize(("limit", "count"), [("10/second", 30), ("4/second", 12)])
+async def test_chat_queued_through_a_long_reconnect_is_paced_retried_and_all_delivered(
+    start_server: Callable[..., ServerProcess], limit: str, count: int
+) -> None:
+    """The server's chat limit refuses a burst (42901). Queued messages go out paced (8 a
+    second, under the default 10/s: none refused); under a lower limit the refused ones are
+    sent again after ``retry_after``. Either way each arrives once, in order, and every send
+    returns the stored message."""
+    server = start_server("sqlite", **(FAST | {"chat_rate_limit": limit}))
+    proxy = await TcpProxy("127.0.0.1", server.port).start()
+    alice = await signed_in(proxy.url, "Alice")
+    bob = await signed_in(server.url, "Bob")
+    try:
+        ours, theirs = await meet(alice, bob)
+        others, seen = Recorder(theirs), Recorder(ours)
+        contents, sends = await queue_while_away(proxy, ours, count)
+        stored = await asyncio.wait_for(asyncio.gather(*sends), 30)
+        assert [m.content for m in stored] == contents
+        await others.until(lambda: len(chat_contents(others)) >= count, timeout=15)
+        await seen.until(lambda: len(chat_contents(seen)) >= count)
+        await asyncio.sleep(0.3)  # nothing more arrives late
+        assert chat_contents(others) == contents  # each once, in order
+        assert chat_contents(seen) == contents
+        history = [m.content for m in await theirs.chat_history(limit=100)]
+        assert history[::-1] == contents
+        assert not seen.of(MeetingEvent.ERROR)
+        refused = metric(server.url, 'aimeeting_chat_refused_total{code="42901"}')
+        if limit == "10/second":
+            assert refused == 0, "paced re-sends stay under the default limit"
+        else:
+            assert refused > 0, "the lower limit refused some: they were retried"
+            logged = [line for line in server.logs().splitlines() if "chat refused" in line]
+            assert len(logged) == refused
+            assert not any("queued" in line or "eyJ" in line for line in logged)
+    finally:
+        await alice.destroy()
+        await bob.destroy()
+        await proxy.stop()

@@ -24,7 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.utils.api import User, assert_error, client, create_meeting, join, register
 from tests.utils.server import ServerProcess
-from tests.utils.ws import WsClient, enter_room
+from tests.utils.ws import WsClient, enter_room, settle
 
 CHAT_KEYS = {"message_id", "room_id", "sender", "content", "created_at", "client_msg_id"}
 RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -89,12 +89,6 @@ async def rooms() -> AsyncIterator[Rooms]:
     for ws in tracker.opened:
         with suppress(Exception):
             await ws.close()
-
-
-async def settle(ws: WsClient) -> None:
-    """Read (and drop) everything sent so far: a ping is answered after all earlier events."""
-    seq = await ws.send("ping")
-    await ws.wait_for("pong", request_seq=seq)
 
 
 async def say(ws: WsClient, room_id: str, content: Any = "hi", **data: Any) -> int:

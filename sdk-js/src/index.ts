@@ -4,6 +4,9 @@ export { Meeting } from "./meeting.js";
 export { MeetingError, SDKErrorCode } from "./errors.js";
 export { ConnectionState, LogLevel, MeetingEvent, MeetingState, NetworkQuality } from "./types.js";
 export type {
+  ActionItem,
+  AssistantState,
+  CaptionEvent,
   ChatMessage,
   ConnectionStateChangedEvent,
   CreateMeetingOptions,
@@ -19,10 +22,13 @@ export type {
   NetworkQualityChangedEvent,
   Participant,
   SDKConfig,
+  Summary,
   Tokens,
   TrackAddedEvent,
   TrackKind,
   TrackRemovedEvent,
+  TranscriptPage,
+  TranscriptSegment,
   TURNServer,
   User,
   UserJoinedEvent,

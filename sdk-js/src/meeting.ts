@@ -4,6 +4,8 @@
  * reconnect rejoins, fetches the chat missed meanwhile, re-sends what was not echoed (with its
  * `client_msg_id`) and restarts ICE on every media link.
  */
+import { assistantStateOf, captionOf } from "./assistant.js";
+import type { AssistantStateData } from "./assistant.js";
 import { Link } from "./connection.js";
 import type { Incoming, LinkOptions, LinkOwner } from "./connection.js";
 import { Emitter } from "./emitter.js";
@@ -14,6 +16,7 @@ import type { InputKind } from "./media/local.js";
 import { Mesh } from "./media/mesh.js";
 import { ClientMessage, CloseCode, ErrorCode, MAX_CHAT_LENGTH, MediaAction, ServerMessage } from "./protocol.js";
 import type {
+  CaptionData,
   ChatMessageData,
   ErrorData,
   MediaStateChangedData,
@@ -26,11 +29,18 @@ import type {
   WebRTCSignalData,
 } from "./protocol.js";
 import type { RestClient } from "./rest.js";
+import { sleep } from "./timing.js";
 import { ConnectionState, MeetingEvent, MeetingState } from "./types.js";
-import type { ChatMessage, EventHandler, NetworkQuality, Participant, User } from "./types.js";
+import type { AssistantState, ChatMessage, EventHandler, NetworkQuality, Participant, User } from "./types.js";
 
 const HISTORY_PAGE = 100;
 const HISTORY_MAX_PAGES = 20; // a catch-up reads at most 2,000 missed messages
+/** Chat queued while away goes out at most 8 a second (the server allows a user 10 a second
+ * by default): a long reconnect's backlog is not refused (42901) for coming in one burst. */
+export const CHAT_RESEND_INTERVAL_MS = 125;
+/** A chat refused with 42901 is sent again after the server's `retry_after`; this many
+ * refusals of one message, and it fails (its promise rejects, and an `error` event says so). */
+export const CHAT_MAX_REFUSALS = 5;
 
 /** A chat message sent (or queued) and not yet echoed by the server. */
 interface PendingChat {
@@ -39,6 +49,8 @@ interface PendingChat {
   reject(error: MeetingError): void;
   /** the connection it was last sent on (`Link.generation`), or null: not sent there yet */
   sentOn: number | null;
+  /** times the server refused it as too many (42901) */
+  refusals: number;
 }
 
 export interface MeetingDeps {
@@ -76,6 +88,9 @@ export class Meeting {
   private lastState = ConnectionState.DISCONNECTED;
   private starting = false;
   private closed = false;
+  private queueing = false; // the outbox is sending queued chat: a new one goes behind it
+  private enteredOn: number | null = null; // the connection whose room entry is complete
+  private chatResumeAt = 0; // Date.now(): no chat goes out before (after a 42901)
 
   constructor(deps: MeetingDeps) {
     const { detail } = deps;
@@ -194,9 +209,9 @@ export class Meeting {
     }
     const clientMsgId = crypto.randomUUID().replace(/-/g, "");
     return new Promise<ChatMessage>((resolve, reject) => {
-      const pending: PendingChat = { content, resolve, reject, sentOn: null };
+      const pending: PendingChat = { content, resolve, reject, sentOn: null, refusals: 0 };
       this.pending.set(clientMsgId, pending);
-      if (this.link.connected) this.sendChat(clientMsgId, pending);
+      if (this.link.connected && !this.queueing) this.sendChat(clientMsgId, pending);
     }).finally(() => this.pending.delete(clientMsgId));
   }
 
@@ -252,6 +267,25 @@ export class Meeting {
     return page.messages.map(chatOf);
   }
 
+  /**
+   * extension (docs/assistant.md): bring the assistant in (any member). It takes a seat,
+   * captions everyone (`caption` events) and a summary is written when the meeting ends.
+   */
+  async inviteAssistant(language?: "en" | "zh" | "auto"): Promise<AssistantState> {
+    const body = language === undefined ? undefined : { language };
+    return assistantStateOf(await this.rest.call<AssistantStateData>("POST", `/meetings/${this.id}/assistant`, body));
+  }
+
+  /** extension: send the assistant away (any member); it leaves within a second. */
+  async dismissAssistant(): Promise<AssistantState> {
+    return assistantStateOf(await this.rest.call<AssistantStateData>("DELETE", `/meetings/${this.id}/assistant`));
+  }
+
+  /** extension: whether the assistant is invited now, and its user id. */
+  async getAssistant(): Promise<AssistantState> {
+    return assistantStateOf(await this.rest.call<AssistantStateData>("GET", `/meetings/${this.id}/assistant`));
+  }
+
   /** extension: the camera/microphone errors met when joining (also emitted as `error`) */
   deviceErrors: MeetingError[] = [];
 
@@ -281,6 +315,7 @@ export class Meeting {
    * (or re-call) every member. */
   private async enter(first: boolean): Promise<void> {
     this.chatSeqs.clear();
+    this.enteredOn = null;
     if (!first) this.held = [];
     try {
       await this.joinRoom();
@@ -290,7 +325,8 @@ export class Meeting {
       this.held = null;
       for (const message of held) this.deliverChat(message);
     }
-    this.resendPending();
+    this.enteredOn = this.link.generation;
+    this.startOutbox(); // what was not echoed on the last socket, or sent meanwhile
     this.mesh.enter(this.participants.map((p) => p.userId), !first);
     if (!first && this.local.screen !== null && !this.members.get(this.me.id)?.screenSharing) {
       this.link.send(ClientMessage.MEDIA_CONTROL, { room_id: this.id, action: MediaAction.SCREEN_SHARE, value: true });
@@ -339,19 +375,43 @@ export class Meeting {
     return this.rest.call("GET", `/meetings/${this.id}/messages?${query}`);
   }
 
-  private resendPending(): void {
-    for (const [clientMsgId, pending] of this.pending) {
-      if (pending.sentOn !== this.link.generation) this.sendChat(clientMsgId, pending);
+  private startOutbox(): void {
+    if (this.queueing || this.closed) return;
+    this.queueing = true;
+    void this.sendQueued();
+  }
+
+  /** Send, oldest first, each pending chat not yet sent on this connection: one every
+   * `CHAT_RESEND_INTERVAL_MS`, and none before a 42901's `retry_after` has passed. Ends when
+   * nothing is left, or the connection went (the next entry starts it again). */
+  private async sendQueued(): Promise<void> {
+    try {
+      let last = -Infinity;
+      while (!this.closed && this.enteredOn === this.link.generation) {
+        const next = [...this.pending].find(([, pending]) => pending.sentOn !== this.link.generation);
+        if (next === undefined) return;
+        const wait = Math.max(this.chatResumeAt, last + CHAT_RESEND_INTERVAL_MS) - Date.now();
+        if (wait > 0) {
+          await sleep(wait);
+          continue; // a refusal meanwhile may have put an older message first
+        }
+        last = Date.now();
+        if (!this.sendChat(...next)) return;
+      }
+    } finally {
+      this.queueing = false;
     }
   }
 
-  private sendChat(clientMsgId: string, pending: PendingChat): void {
+  private sendChat(clientMsgId: string, pending: PendingChat): boolean {
     pending.sentOn = this.link.generation;
     const data = { room_id: this.id, content: pending.content, client_msg_id: clientMsgId };
     try {
       this.link.send(ClientMessage.CHAT_MESSAGE, data, (seq) => this.chatSeqs.set(seq, clientMsgId));
+      return true;
     } catch {
       pending.sentOn = null; // goes out again after the reconnect
+      return false;
     }
   }
 
@@ -411,6 +471,8 @@ export class Meeting {
       }
       case ServerMessage.MEETING_ENDED:
         return this.onMeetingEnded(data as unknown as MeetingEndedData);
+      case ServerMessage.CAPTION:
+        return this.emitter.emit(MeetingEvent.CAPTION, captionOf(data as unknown as CaptionData));
       case ServerMessage.ERROR:
         return this.onError(data as unknown as ErrorData);
     }
@@ -444,6 +506,10 @@ export class Meeting {
       joinedAt: data.joined_at ? new Date(data.joined_at) : new Date(),
     };
     this.members.set(participant.userId, participant);
+    // They have just entered the room and will call everyone there (the one who enters offers).
+    // A link we opened earlier (to their seat, before they connected) never reached them; were
+    // it kept, their offer and ours would cross for ever.
+    this.mesh.hangUp(participant.userId);
     if (!known && participant.userId !== this.me.id) this.emitJoined(participant, data.participant_count);
   }
 
@@ -502,8 +568,30 @@ export class Meeting {
     const error = serverError(data.code, String(data.message ?? ""), data.details);
     const clientMsgId = data.request_seq === null ? undefined : this.chatSeqs.get(data.request_seq);
     const pending = clientMsgId === undefined ? undefined : this.pending.get(clientMsgId);
-    if (pending !== undefined) return pending.reject(error); // e.g. 42901: too many messages
+    if (pending !== undefined) return this.chatRefused(pending, error, data.details);
     this.emitter.emit(MeetingEvent.ERROR, error);
+  }
+
+  /** A chat refused as too many (42901) is sent again after `retry_after`, up to
+   * `CHAT_MAX_REFUSALS` times; then, or refused for another reason, its promise rejects, and a
+   * 42901 also fires `error` (so a send nobody awaits is not lost unseen). */
+  private chatRefused(pending: PendingChat, error: MeetingError, details: unknown): void {
+    const tooMany = error.serverCode === ErrorCode.TOO_MANY_REQUESTS;
+    if (tooMany) pending.refusals += 1;
+    if (tooMany && pending.refusals < CHAT_MAX_REFUSALS) {
+      const retryAfter = (details as { retry_after?: unknown } | null | undefined)?.retry_after;
+      const seconds = typeof retryAfter === "number" ? Math.min(Math.max(retryAfter, 0.1), 60) : 1;
+      this.chatResumeAt = Math.max(this.chatResumeAt, Date.now() + seconds * 1000);
+      pending.sentOn = null;
+      this.log.info(`chat refused as too many: sent again in ${seconds} s`);
+      this.startOutbox();
+      return;
+    }
+    pending.reject(error);
+    if (tooMany) {
+      this.log.warn(`chat refused ${pending.refusals} times as too many: given up`);
+      this.emitter.emit(MeetingEvent.ERROR, error);
+    }
   }
 
   // --- the connection ----------------------------------------------------------------------

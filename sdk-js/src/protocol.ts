@@ -9,6 +9,7 @@ export enum ClientMessage {
   MEDIA_CONTROL = "media_control",
   CHAT_MESSAGE = "chat_message",
   WEBRTC_SIGNAL = "webrtc_signal",
+  CAPTION = "caption",
 }
 
 /** What the server sends. */
@@ -23,6 +24,7 @@ export enum ServerMessage {
   ROOM_STATE = "room_state",
   MEETING_ENDED = "meeting_ended",
   WEBRTC_SIGNAL = "webrtc_signal",
+  CAPTION = "caption",
 }
 
 export enum MediaAction {
@@ -150,6 +152,16 @@ export interface WebRTCSignalSendData {
   signal: Signal;
 }
 
+/** From the assistant's account only (docs/assistant.md). */
+export interface CaptionSendData {
+  room_id: string;
+  user_id: string;
+  text: string;
+  start_ms: number;
+  end_ms: number;
+  final: boolean;
+}
+
 /** What other members see of a user (`user_joined.user`, `chat_message.sender`). */
 export interface UserBrief {
   id: string;
@@ -222,6 +234,16 @@ export interface WebRTCSignalData {
   signal: Record<string, unknown>;
 }
 
+/** What the assistant heard `user_id` say; a final one is in the transcript already. */
+export interface CaptionData {
+  room_id: string;
+  user_id: string;
+  text: string;
+  start_ms: number;
+  end_ms: number;
+  final: boolean;
+}
+
 export interface MeetingEndedData {
   room_id: string;
   ended_at: string;
@@ -241,6 +263,7 @@ export interface ClientMessageData {
   media_control: MediaControlData;
   chat_message: ChatMessageSendData;
   webrtc_signal: WebRTCSignalSendData;
+  caption: CaptionSendData;
 }
 
 export interface ServerMessageData {
@@ -252,6 +275,7 @@ export interface ServerMessageData {
   media_state_changed: MediaStateChangedData;
   chat_message: ChatMessageData;
   webrtc_signal: WebRTCSignalData;
+  caption: CaptionData;
   meeting_ended: MeetingEndedData;
   error: ErrorData;
 }

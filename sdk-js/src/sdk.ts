@@ -2,6 +2,8 @@
  * `MeetingSDK`: the contract's entry point (initialize, create/join, devices, log level,
  * destroy) plus sign-in (register/login/logout, an extension, DECISIONS §8).
  */
+import { summaryOf, transcriptPageOf } from "./assistant.js";
+import type { SummaryData, TranscriptPageData } from "./assistant.js";
 import { MeetingError, SDKErrorCode, invalidArgument } from "./errors.js";
 import { Logger } from "./log.js";
 import { LocalMedia } from "./media/local.js";
@@ -18,12 +20,15 @@ import type {
   MeetingListType,
   MeetingSummary,
   SDKConfig,
+  Summary,
   TURNServer,
   Tokens,
+  TranscriptPage,
   User,
 } from "./types.js";
 
-const MEETING_NUMBER = /^[1-9]\d{8}$/;
+// Any nine digits, as the server takes them (DECISIONS §2; it hands out 1-9 first).
+export const MEETING_NUMBER = /^\d{9}$/;
 
 const DEFAULTS = {
   requestTimeout: 10_000,
@@ -232,6 +237,25 @@ export class MeetingSDK {
       total: pagination.total,
       totalPages: pagination.total_pages,
     };
+  }
+
+  /**
+   * extension (docs/assistant.md): a meeting's transcript, oldest first, for anyone who may see
+   * the meeting (during it and after); `after`: the last segment id of the previous page.
+   */
+  async getTranscript(meetingId: string, options: { after?: string; limit?: number } = {}): Promise<TranscriptPage> {
+    const { after, limit = 50 } = options;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      throw invalidArgument("limit must be an integer from 1 to 100", { limit: "out of range" });
+    }
+    const query = new URLSearchParams({ limit: String(limit), ...(after ? { after } : {}) });
+    const path = `/meetings/${encodeURIComponent(meetingId)}/transcript?${query}`;
+    return transcriptPageOf(await this.api().call<TranscriptPageData>("GET", path));
+  }
+
+  /** extension: the summary written when the meeting ended (`status` says whether it is yet). */
+  async getSummary(meetingId: string): Promise<Summary> {
+    return summaryOf(await this.api().call<SummaryData>("GET", `/meetings/${encodeURIComponent(meetingId)}/summary`));
   }
 
   // --- devices, logs, teardown -------------------------------------------------------------

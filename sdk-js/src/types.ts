@@ -26,6 +26,8 @@ export enum MeetingEvent {
   TRACK_REMOVED = "track_removed",
   /** extension: our own camera/microphone stream changed (devices switched, screen shared) */
   LOCAL_STREAM_CHANGED = "local_stream_changed",
+  /** extension: the meeting assistant captioned what a member said (docs/assistant.md) */
+  CAPTION = "caption",
 }
 
 export enum LogLevel {
@@ -241,4 +243,62 @@ export interface TrackAddedEvent {
 export interface TrackRemovedEvent {
   userId: string;
   kind: TrackKind;
+}
+
+/**
+ * extension (docs/assistant.md): what the meeting assistant heard `userId` say. A partial
+ * caption (`final` false) is replaced by the next caption of the same speaker.
+ */
+export interface CaptionEvent {
+  roomId: string;
+  userId: string;
+  text: string;
+  /** Unix milliseconds of the speech */
+  startMs: number;
+  endMs: number;
+  final: boolean;
+}
+
+/** extension: whether the assistant is in a meeting, and who asked it in */
+export interface AssistantState {
+  active: boolean;
+  /** the assistant's own user id (its tile, its captions' sender) */
+  userId: string;
+  language: string;
+  invitedBy: string | null;
+  invitedAt: Date | null;
+}
+
+/** extension: one final caption, as stored */
+export interface TranscriptSegment {
+  id: string;
+  userId: string;
+  nickname: string;
+  text: string;
+  start: Date;
+  end: Date;
+}
+
+/** extension: one page of a transcript, oldest first; ask again with `after` the last id */
+export interface TranscriptPage {
+  items: TranscriptSegment[];
+  hasMore: boolean;
+}
+
+/** extension: an action item of a summary, with its owner when one was said */
+export interface ActionItem {
+  text: string;
+  ownerUserId: string | null;
+}
+
+/**
+ * extension: what was said in a meeting, written when it ended. `status`: `pending` (being
+ * written), `ready`, or `none` (nothing was transcribed).
+ */
+export interface Summary {
+  status: "pending" | "ready" | "none";
+  keyPoints: string[];
+  decisions: string[];
+  actionItems: ActionItem[];
+  keywords: string[];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { configProblems, resolve } from "../src/sdk.js";
+import { MEETING_NUMBER, configProblems, resolve } from "../src/sdk.js";
 import type { SDKConfig } from "../src/types.js";
 import { LogLevel } from "../src/types.js";
 
@@ -135,5 +135,15 @@ describe("configProblems", () => {
     const single = config({ turnServers: { urls: ["turn:turn.example.com"] } as unknown as [] });
     expect(configProblems(single)).toEqual({ turnServers: "a list of {urls: turn: or turns: URLs, username, credential}" });
     expect(configProblems(config({ stunServers: 3478 as unknown as string[] }))).toEqual({ stunServers: "a list of stun: or stuns: URLs" });
+  });
+});
+
+describe("MEETING_NUMBER", () => {
+  it.each(["123456789", "012345678", "000000000"])("takes any nine digits, as the server does: %s", (number) => {
+    expect(MEETING_NUMBER.test(number)).toBe(true);
+  });
+
+  it.each(["12345678", "1234567890", "12345678a", " 123456789", "١٢٣٤٥٦٧٨٩"])("refuses %s", (number) => {
+    expect(MEETING_NUMBER.test(number)).toBe(false);
   });
 });

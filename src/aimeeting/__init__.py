@@ -6,6 +6,10 @@ the server lives in :mod:`aimeeting.server`, installed with the ``server`` extra
 
 from aimeeting.protocol import ErrorCode
 from aimeeting.sdk import (
+    ActionItem,
+    AssistantInvitation,
+    AssistantState,
+    CaptionEvent,
     ChatMessage,
     ConnectionState,
     ConnectionStateChangedEvent,
@@ -29,10 +33,13 @@ from aimeeting.sdk import (
     Participant,
     SDKConfig,
     SDKErrorCode,
+    Summary,
     Tokens,
     TrackAddedEvent,
     TrackKind,
     TrackRemovedEvent,
+    TranscriptPage,
+    TranscriptSegment,
     TURNServer,
     User,
     UserJoinedEvent,
@@ -43,6 +50,10 @@ from aimeeting.sdk import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionItem",
+    "AssistantInvitation",
+    "AssistantState",
+    "CaptionEvent",
     "ChatMessage",
     "ConnectionState",
     "ConnectionStateChangedEvent",
@@ -67,11 +78,14 @@ __all__ = [
     "Participant",
     "SDKConfig",
     "SDKErrorCode",
+    "Summary",
     "TURNServer",
     "Tokens",
     "TrackAddedEvent",
     "TrackKind",
     "TrackRemovedEvent",
+    "TranscriptPage",
+    "TranscriptSegment",
     "User",
     "UserJoinedEvent",
     "UserLeftEvent",

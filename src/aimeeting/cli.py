@@ -1,5 +1,6 @@
-"""The ``aimeeting`` command: ``serve`` and ``db upgrade`` (need the ``server`` extra), and
-``chat``, the terminal client on the SDK (needs only the base install)."""
+"""The ``aimeeting`` command: ``serve`` and ``db upgrade`` (need the ``server`` extra),
+``chat``, the terminal client on the SDK (needs only the base install), and ``assistant``, the
+meeting assistant (needs the ``ai`` extra)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     from aimeeting.terminal import add_arguments
 
     add_arguments(chat)
+    assistant = commands.add_parser("assistant", help="caption meetings (the ai extra)")
+    from aimeeting.assistant import cli as assistant_cli
+
+    assistant_cli.add_arguments(assistant)
     return parser
 
 
@@ -32,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aimeeting import terminal
 
         return terminal.main(args)
+    if args.command == "assistant":  # a client too
+        from aimeeting.assistant import cli as assistant_cli
+
+        return assistant_cli.main(args)
     try:
         from aimeeting.server import cli
     except ImportError as exc:

@@ -33,13 +33,15 @@ from aimeeting.sdk import (
     UserJoinedEvent,
     UserLeftEvent,
 )
+from aimeeting.sdk.config import accept_language
 
 HELP = """\
   text      send a chat message
   /mute     mute your microphone         /unmute    unmute it
   /video off  turn your camera off       /video on  turn it on
   /who      who is here                  /leave     leave (Ctrl-D too)
-  /help     this list"""
+  /help     this list
+  A line starting with ! is chat too: bots answer it (examples/bot.py: !time, !who)."""
 
 
 class Console:
@@ -94,6 +96,17 @@ def say(text: str, end: str = "\n") -> None:
     print(text, end=end, flush=True)
 
 
+def explain(exc: MeetingError) -> str:
+    """An SDK error as one line for a person: the server's words (in their language), with
+    how long to wait when it said, or what to check when it could not be reached."""
+    if (wait := exc.retry_after) is not None:
+        after = f"{round(wait / 60)} min" if wait >= 120 else f"{wait:.0f} s"
+        return f"{exc.message} (wait {after})"
+    if isinstance(exc.details, dict) and exc.details.get("unreachable"):
+        return f"{exc.message}: is `aimeeting serve` running there?"
+    return exc.message
+
+
 def describe(participant: Participant) -> str:
     mic = "off" if participant.audio_muted else "on"
     camera = "off" if participant.video_muted else "on"
@@ -128,7 +141,7 @@ class ChatClient:
                     name = nickname or await self.console.ask("Nickname: ")
                     user = await self.sdk.register(address, password, name)
             except MeetingError as exc:
-                say(f"! {exc.message}")
+                say(f"! {explain(exc)}")
                 continue
             say(f"* signed in as {user.nickname}")
             return
@@ -146,7 +159,7 @@ class ChatClient:
                     return await self.sdk.create_meeting(options)
                 return await self.sdk.join_meeting(number, JoinMeetingOptions(**self.media))
             except MeetingError as exc:
-                say(f"! cannot join: {exc.message}")
+                say(f"! cannot join: {explain(exc)}")
                 number = None
 
     def who(self, meeting: Meeting) -> None:
@@ -216,8 +229,8 @@ class ChatClient:
                     say("! unknown command; /help lists them")
                 elif line:
                     await meeting.send_chat_message(line)
-            except MeetingError as exc:
-                say(f"! {exc.message}")
+            except MeetingError as exc:  # too many messages, say: this one is not sent
+                say(f"! {explain(exc)}")
 
 
 def published(args: argparse.Namespace, nickname: str) -> dict[str, Any]:
@@ -242,7 +255,8 @@ async def chat(args: argparse.Namespace) -> int:
     console = Console()
     media = bool(args.audio_file or args.tone or args.name_card)
     try:
-        async with MeetingSDK(SDKConfig.for_server(args.server, media=media)) as sdk:
+        config = SDKConfig.for_server(args.server, media=media, language=accept_language())
+        async with MeetingSDK(config) as sdk:
             client = ChatClient(sdk, console)
             await client.sign_in(args.email, args.nickname)
             assert sdk.user is not None
@@ -250,7 +264,7 @@ async def chat(args: argparse.Namespace) -> int:
             meeting = await client.enter(args.join)
             await client.run(meeting)
     except MeetingError as exc:
-        say(f"! {exc.message}")
+        say(f"! {explain(exc)}")
         return 1
     except EOFError:
         say("")

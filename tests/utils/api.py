@@ -92,3 +92,11 @@ def assert_error(response: httpx.Response, code: int) -> dict[str, Any]:
     assert isinstance(body["message"], str) and body["message"]
     assert set(body) <= {"code", "message", "details"}, body
     return body
+
+
+def assert_ok(response: httpx.Response) -> Any:
+    """The ``data`` of a 200 success envelope."""
+    assert response.status_code == 200, (response.status_code, response.text)
+    body = response.json()
+    assert body["code"] == 0 and set(body) == {"code", "message", "data"}, body
+    return body["data"]

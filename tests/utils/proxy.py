@@ -27,7 +27,6 @@ class TcpProxy:
         self._flowing.set()
         self._holds: list[tuple[bytes, float]] = []
         self.port = 0
-        self.cuts = 0
         self.opened: list[str] = []  # each connection's request line, tokens redacted
 
     @property
@@ -55,7 +54,6 @@ class TcpProxy:
         writers, self._live = self._live, set()
         for writer in writers:
             writer.transport.abort()
-        self.cuts += 1
         return len(writers & self._clients)
 
     def freeze(self) -> None:

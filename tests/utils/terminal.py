@@ -32,11 +32,12 @@ class PtyProgram:
             except OSError:  # the child closed the terminal
                 time.sleep(wait)
 
-    def wait_for(self, needle: str, timeout: float = 10.0) -> str:
-        """Read until ``needle`` was printed; returns everything printed so far."""
+    def wait_for(self, needle: str, timeout: float = 10.0, since: int = 0) -> str:
+        """Read until ``needle`` was printed (after the first ``since`` characters of the
+        text, to wait for a prompt asked again); returns everything printed so far."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if needle in (text := self.text()):
+            if needle in (text := self.text())[since:]:
                 return text
             self._pump(0.05)
         raise AssertionError(f"{needle!r} never printed within {timeout}s:\n{self.text()}")

@@ -120,6 +120,12 @@ class WsClient:
         await self.close()
 
 
+async def settle(ws: WsClient) -> None:
+    """Read (and drop) everything sent so far: a ping is answered after all earlier events."""
+    seq = await ws.send("ping")
+    await ws.wait_for("pong", request_seq=seq)
+
+
 async def enter_room(base_url: str, user: User, meeting: dict[str, Any]) -> WsClient:
     """REST-join ``meeting`` (if not yet seated), connect and ``join_room``; returns the client
     once its ``room_state`` has arrived."""

@@ -10,7 +10,7 @@ export interface App {
   leaving: (() => Promise<void>) | null;
 }
 
-export const MEETING_NUMBER = /^[1-9]\d{8}$/;
+export const MEETING_NUMBER = /^[0-9]{9}$/;
 
 /** The join link of a meeting. */
 export function meetingPath(number: string): string {

@@ -96,6 +96,18 @@ const TEXTS = {
   home: ["Back to home", "返回首页"],
   serverDown: ["Cannot reach the server. Is it running?", "无法连接服务器，请确认服务已启动。"],
   tryAgain: ["Try again", "重试"],
+  inviteAssistant: ["Invite assistant", "邀请助手"],
+  dismissAssistant: ["Dismiss assistant", "请助手离开"],
+  captions: ["Captions", "字幕"],
+  transcript: ["Transcript", "会议记录"],
+  someone: ["Someone", "某人"],
+  summary: ["Summary", "会议纪要"],
+  summaryPending: ["The assistant is writing the summary…", "助手正在撰写纪要…"],
+  summaryLater: ["The summary is not ready yet; find it later in your meeting history.", "纪要尚未完成，稍后可在参会历史中查看。"],
+  keyPoints: ["Key points", "要点"],
+  decisions: ["Decisions", "决定"],
+  actionItems: ["Action items", "待办事项"],
+  keywords: ["Keywords", "关键词"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 export type TextKey = keyof typeof TEXTS;

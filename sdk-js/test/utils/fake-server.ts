@@ -148,6 +148,8 @@ export class FakeServer {
   readonly handlers: Record<string, Handler> = {};
   /** refresh tokens received by POST /auth/refresh */
   readonly refreshes: string[] = [];
+  /** the stored chat GET /meetings/{id}/messages answers with, newest first (one page) */
+  history: Array<Record<string, unknown>> = [];
   /** false: /auth/refresh answers 401 40103 */
   refreshAccepted = true;
   /** true: upgrades wait, unanswered, until `release()` (a slow network) */
@@ -220,6 +222,9 @@ export class FakeServer {
       this.refreshes.push(body.refresh_token);
       if (!this.refreshAccepted) return json(401, { code: 40103, message: "Token 无效" });
       return json(200, { code: 0, message: "success", data: { access_token: this.issueToken() } });
+    }
+    if (/\/meetings\/[^/]+\/messages$/.test(url.pathname) && (init?.method ?? "GET") === "GET") {
+      return json(200, { code: 0, message: "success", data: { messages: this.history, has_more: false } });
     }
     return json(404, { code: 40400, message: "接口不存在" });
   }

@@ -17,6 +17,7 @@ class ClientMessage(StrEnum):
     MEDIA_CONTROL = "media_control"
     CHAT_MESSAGE = "chat_message"
     WEBRTC_SIGNAL = "webrtc_signal"  # extension
+    CAPTION = "caption"  # extension: the meeting assistant only (docs/assistant.md)
 
 
 class ServerMessage(StrEnum):
@@ -32,6 +33,7 @@ class ServerMessage(StrEnum):
     ROOM_STATE = "room_state"  # extension
     MEETING_ENDED = "meeting_ended"  # extension
     WEBRTC_SIGNAL = "webrtc_signal"  # extension
+    CAPTION = "caption"  # extension (docs/assistant.md)
 
 
 class MediaAction(StrEnum):
@@ -52,3 +54,4 @@ class CloseCode(IntEnum):
 
 MAX_CHAT_LENGTH = 2000
 MAX_CLIENT_MSG_ID_LENGTH = 64
+MAX_CAPTION_LENGTH = 1000

@@ -85,6 +85,17 @@ class WebRTCSignalSendData(TypedDict):
     signal: Signal
 
 
+class CaptionSendData(TypedDict):
+    """From the assistant's account only (docs/assistant.md)."""
+
+    room_id: str
+    user_id: str  # the speaker, holding a seat in the room
+    text: str  # trimmed, then 1..MAX_CAPTION_LENGTH characters
+    start_ms: int  # Unix milliseconds of the speech; start_ms <= end_ms
+    end_ms: int
+    final: bool  # false: a partial caption, replaced by the speaker's next one
+
+
 # -- server → client -------------------------------------------------------------------------
 
 
@@ -162,6 +173,17 @@ class WebRTCSignalData(TypedDict):
     signal: dict[str, Any]  # relayed unread: a Signal from an SDK, but check its ``kind``
 
 
+class CaptionData(TypedDict):
+    """What the assistant heard ``user_id`` say; a final one is in the transcript already."""
+
+    room_id: str
+    user_id: str
+    text: str
+    start_ms: int
+    end_ms: int
+    final: bool
+
+
 class MeetingEndedData(TypedDict):
     room_id: str
     ended_at: str
@@ -184,6 +206,7 @@ class ClientMessageData(TypedDict):
     media_control: MediaControlData
     chat_message: ChatMessageSendData
     webrtc_signal: WebRTCSignalSendData
+    caption: CaptionSendData
 
 
 class ServerMessageData(TypedDict):
@@ -195,5 +218,6 @@ class ServerMessageData(TypedDict):
     media_state_changed: MediaStateChangedData
     chat_message: ChatMessageData
     webrtc_signal: WebRTCSignalData
+    caption: CaptionData
     meeting_ended: MeetingEndedData
     error: ErrorData

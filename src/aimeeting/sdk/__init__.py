@@ -15,6 +15,10 @@ from aimeeting.sdk.errors import MeetingError, SDKErrorCode
 from aimeeting.sdk.events import EventHandler
 from aimeeting.sdk.meeting import Meeting
 from aimeeting.sdk.models import (
+    ActionItem,
+    AssistantInvitation,
+    AssistantState,
+    CaptionEvent,
     ChatMessage,
     ConnectionState,
     ConnectionStateChangedEvent,
@@ -29,9 +33,12 @@ from aimeeting.sdk.models import (
     NetworkQuality,
     NetworkQualityChangedEvent,
     Participant,
+    Summary,
     TrackAddedEvent,
     TrackKind,
     TrackRemovedEvent,
+    TranscriptPage,
+    TranscriptSegment,
     User,
     UserJoinedEvent,
     UserLeftEvent,
@@ -40,6 +47,10 @@ from aimeeting.sdk.models import (
 from aimeeting.sdk.rest import Tokens
 
 __all__ = [
+    "ActionItem",
+    "AssistantInvitation",
+    "AssistantState",
+    "CaptionEvent",
     "ChatMessage",
     "ConnectionState",
     "ConnectionStateChangedEvent",
@@ -63,11 +74,14 @@ __all__ = [
     "Participant",
     "SDKConfig",
     "SDKErrorCode",
+    "Summary",
     "TURNServer",
     "Tokens",
     "TrackAddedEvent",
     "TrackKind",
     "TrackRemovedEvent",
+    "TranscriptPage",
+    "TranscriptSegment",
     "User",
     "UserJoinedEvent",
     "UserLeftEvent",

@@ -13,12 +13,20 @@ from aimeeting.sdk.config import CreateMeetingOptions, JoinMeetingOptions, LogLe
 from aimeeting.sdk.devices import list_devices
 from aimeeting.sdk.errors import MeetingError, SDKErrorCode, invalid_argument
 from aimeeting.sdk.meeting import Meeting
-from aimeeting.sdk.models import MediaDevices, User
+from aimeeting.sdk.models import (
+    AssistantInvitation,
+    MediaDevices,
+    Summary,
+    TranscriptPage,
+    TranscriptSegment,
+    User,
+)
 from aimeeting.sdk.rest import RestClient, Tokens
 
 log = logging.getLogger("aimeeting")
 
-MEETING_NUMBER = re.compile(r"[1-9]\d{8}")
+# Any nine ASCII digits, as the server takes them (DECISIONS §2; it hands out 1-9 first).
+MEETING_NUMBER = re.compile(r"[0-9]{9}")
 
 
 class MeetingSDK:
@@ -111,6 +119,27 @@ class MeetingSDK:
         await meeting.start()
         self._meetings.append(meeting)
         return meeting
+
+    # --- what the meeting assistant wrote (extension, docs/assistant.md) --------------------
+
+    async def get_transcript(
+        self, meeting_id: str, *, after: str | None = None, limit: int = 50
+    ) -> TranscriptPage:
+        """A meeting's transcript, oldest first (``after``: a segment id, to page on); for
+        anyone who may see the meeting, during it and after."""
+        params: dict[str, Any] = {"limit": limit} | ({"after": after} if after else {})
+        data = await self._api().call("GET", f"/meetings/{meeting_id}/transcript", params=params)
+        items = [TranscriptSegment.of(item) for item in data["items"]]
+        return TranscriptPage(items, bool(data["has_more"]))
+
+    async def get_summary(self, meeting_id: str) -> Summary:
+        """The summary written when the meeting ended (``status`` says whether it is yet)."""
+        return Summary.of(await self._api().call("GET", f"/meetings/{meeting_id}/summary"))
+
+    async def assistant_invitations(self) -> list[AssistantInvitation]:
+        """For the assistant's own account: the meetings it is invited to now."""
+        data = await self._api().call("GET", "/assistant/invitations")
+        return [AssistantInvitation.of(item) for item in data["items"]]
 
     # --- devices, logs, teardown ------------------------------------------------------------
 

@@ -4,6 +4,9 @@ and the meeting options, plus the SDK's own settings (credentials, timings)."""
 from __future__ import annotations
 
 import logging
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -88,7 +91,9 @@ class SDKConfig:
     reconnect_base_delay: float = 0.25
     reconnect_max_delay: float = 5.0
     reconnect_timeout: float = 120.0
-    language: str | None = None  # sent as Accept-Language ("en" for English error texts)
+    # Sent as Accept-Language ("en" for English error texts; the server's default is Chinese).
+    # A program that talks to a person passes ``accept_language()``: their locale's language.
+    language: str | None = None
     # Extension (media extra): False joins without media even where aiortc is installed (a
     # chat bot: nothing to decode); "relay" uses TURN relays only; seconds between statistics.
     media: bool = True
@@ -141,6 +146,29 @@ class SDKConfig:
         if min(timings) <= 0 or self.reconnect_max_delay < self.reconnect_base_delay:
             found["timings"] = "must be positive, and the max delay at least the base delay"
         return found
+
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def accept_language(environ: Mapping[str, str] | None = None) -> str:
+    """An ``Accept-Language`` value for ``SDKConfig.language`` from the POSIX locale of the
+    person running the program (``LC_ALL``, ``LC_MESSAGES``, ``LANG``; GNU's ``LANGUAGE``
+    list first): ``zh_CN.UTF-8`` → ``"zh-CN, en;q=0.5"``, ``en_GB.UTF-8`` → ``"en-GB"``.
+
+    English when the locale is unset, ``C`` or ``POSIX``; English second after any other
+    language, since the server speaks only Chinese (its default) and English.
+    """
+    env = os.environ if environ is None else environ
+    locale = next((env[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)), "")
+    locale = locale.split(".")[0].split("@")[0]
+    if locale in ("", "C", "POSIX"):
+        return "en"
+    preferred = env.get("LANGUAGE", "").split(":")[0] or locale
+    tag = preferred.split(".")[0].split("@")[0].replace("_", "-")
+    if not _LANGUAGE_TAG.fullmatch(tag):
+        return "en"
+    return tag if tag.split("-")[0].lower() == "en" else f"{tag}, en;q=0.5"
 
 
 def _has_scheme(url: str, schemes: tuple[str, ...]) -> bool:

@@ -21,6 +21,7 @@ from aimeeting.sdk.config import SDKConfig
 from aimeeting.sdk.errors import MeetingError, SDKErrorCode, network_error, server_error
 from aimeeting.sdk.models import ConnectionState, NetworkQuality
 from aimeeting.sdk.rest import RestClient
+from aimeeting.sdk.tasks import Background
 from aimeeting.sdk.transport import Closed, Transport
 
 log = logging.getLogger("aimeeting.sdk.connection")
@@ -83,7 +84,7 @@ class Link:
         self.reconnect_grace: float | None = None
         self._waiters: list[_Waiter] = []
         self._lost: asyncio.Future[int] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Background()  # this connection's reader and heartbeat
         self._supervisor: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._stopping = False
@@ -198,7 +199,8 @@ class Link:
         if message.get("type") == ServerMessage.ERROR:
             waiter = next((w for w in self._waiters if w.seq == data.get("request_seq")), None)
             if waiter is not None and data.get("request_seq") is not None:
-                self._settle(waiter, error=server_error(data["code"], data["message"], data))
+                error = server_error(data["code"], data["message"], data.get("details"))
+                self._settle(waiter, error=error)
                 return
         self.owner.on_message(message)
         for waiter in list(self._waiters):
@@ -238,8 +240,8 @@ class Link:
         self.transport = transport
         self.reconnect_grace = transport.welcome.reconnect_grace
         self._lost = asyncio.get_running_loop().create_future()
-        self._spawn(self._read(transport, self._lost))
-        self._spawn(self._heartbeat(transport))
+        self._tasks.spawn(self._read(transport, self._lost), "aimeeting-link-read")
+        self._tasks.spawn(self._heartbeat(transport), "aimeeting-link-heartbeat")
         try:
             await self.owner.enter(first)
         except BaseException:
@@ -349,17 +351,10 @@ class Link:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _drop_transport(self, graceful: bool) -> None:
         transport, self.transport = self.transport, None
         self._connected.clear()
-        for task in list(self._tasks):
-            if task is not asyncio.current_task():
-                task.cancel()
+        self._tasks.cancel()
         for waiter in list(self._waiters):
             self._settle(waiter, error=network_error("connection lost"))
         if transport is None:

@@ -40,6 +40,14 @@ class MeetingError(Exception):
             return code if isinstance(code, int) else None
         return None
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds to wait before trying again, when the server said so: too many requests
+        (42901, e.g. logins from one address, chat messages) or a locked account (42902)."""
+        server = self.details.get("server_details") if isinstance(self.details, dict) else None
+        wait = server.get("retry_after") if isinstance(server, dict) else None
+        return float(wait) if isinstance(wait, int | float) and not isinstance(wait, bool) else None
+
     def __repr__(self) -> str:
         return f"MeetingError({self.code.name}, {self.message!r}, {self.details!r})"
 

@@ -27,9 +27,11 @@ from aimeeting.sdk.errors import (
     network_error,
     server_error,
 )
-from aimeeting.sdk.events import EventEmitter, EventHandler
+from aimeeting.sdk.events import EventEmitter, EventHandler, Subscription
 from aimeeting.sdk.media.quality import LinkFigures, QualityReporter
 from aimeeting.sdk.models import (
+    AssistantState,
+    CaptionEvent,
     ChatMessage,
     ConnectionState,
     ConnectionStateChangedEvent,
@@ -48,6 +50,7 @@ from aimeeting.sdk.models import (
     parse_time,
 )
 from aimeeting.sdk.rest import RestClient
+from aimeeting.sdk.tasks import Background
 
 if TYPE_CHECKING:
     from aimeeting.sdk.media.mesh import Mesh
@@ -57,6 +60,12 @@ log = logging.getLogger("aimeeting.sdk.meeting")
 
 HISTORY_PAGE = 100
 HISTORY_MAX_PAGES = 20  # catch-up reads at most 2,000 missed messages
+# Chat queued while away goes out at most 8 a second (the server allows a user 10 a second
+# by default): a long reconnect's backlog is not refused (42901) for coming in one burst.
+CHAT_RESEND_INTERVAL = 0.125
+# A chat refused with 42901 is sent again after the server's ``retry_after``; this many
+# refusals of one message, and it fails (the send raises, and an ERROR event says so).
+CHAT_MAX_REFUSALS = 5
 
 
 @dataclass
@@ -66,6 +75,7 @@ class _PendingChat:
     content: str
     future: asyncio.Future[ChatMessage]
     sent_on: object = None  # the transport it was last sent on
+    refusals: int = 0  # times the server refused it as too many (42901)
 
 
 class Meeting:
@@ -105,6 +115,10 @@ class Meeting:
         self._last_state = ConnectionState.DISCONNECTED
         self._starting = False
         self._closed = False
+        self._tasks = Background()  # the outbox, a close the server started
+        self._outbox: asyncio.Task[None] | None = None  # sends queued chat, paced
+        self._entered_on: object = None  # the transport whose room entry is complete
+        self._chat_resume_at = 0.0  # loop time: no chat goes out before (after a 42901)
 
     # --- the contract's properties ----------------------------------------------------------
 
@@ -160,7 +174,7 @@ class Meeting:
         pending = _PendingChat(content, asyncio.get_running_loop().create_future())
         self._pending[client_msg_id] = pending
         try:
-            if self._link.connected:
+            if self._link.connected and not self._queueing:
                 await self._send_chat(client_msg_id, pending)
             return await pending.future
         finally:
@@ -193,9 +207,11 @@ class Meeting:
     def off(self, event: MeetingEvent, handler: EventHandler) -> None:
         self._events.off(event, handler)
 
-    def events(self, *kinds: MeetingEvent) -> AsyncIterator[EventObject]:
-        """``async for event in meeting.events()``: every event (or only ``kinds``) from now
-        until the meeting is left, ends, or its connection is lost for good."""
+    def events(self, *kinds: MeetingEvent) -> Subscription:
+        """``async for event in meeting.events()``: every event (or only ``kinds``) from this
+        call on (subscribed at once, not at the first step) until the meeting is left, ends,
+        or its connection is lost for good. Holds at most ``SUBSCRIPTION_BUFFER`` unread
+        events (the oldest are then dropped, with a warning); ``aclose()`` unsubscribes."""
         return self._events.subscribe(*kinds)
 
     def __aiter__(self) -> AsyncIterator[EventObject]:
@@ -211,6 +227,35 @@ class Meeting:
         """Stored chat, newest first (``before``: a message id, to page on)."""
         data = await self._history_page(limit, before)
         return [ChatMessage.of(m) for m in data["messages"]]
+
+    # --- the meeting assistant (extension, docs/assistant.md) --------------------------------
+
+    async def invite_assistant(self, language: str | None = None) -> AssistantState:
+        """Bring the assistant in (any member): it takes a seat, captions everyone, and a
+        summary is written when the meeting ends. ``language``: ``en``, ``zh`` or ``auto``."""
+        body = {"language": language} if language is not None else None
+        return AssistantState.of(
+            await self._rest.call("POST", f"/meetings/{self.id}/assistant", json=body)
+        )
+
+    async def dismiss_assistant(self) -> AssistantState:
+        return AssistantState.of(await self._rest.call("DELETE", f"/meetings/{self.id}/assistant"))
+
+    async def send_caption(
+        self, user_id: str, text: str, start_ms: int, end_ms: int, *, final: bool
+    ) -> None:
+        """For the assistant's own account only: caption what ``user_id`` said. Returns once
+        the server accepted it (a final one is then stored); refused, it raises."""
+        self._ensure_open()
+        data = {
+            "room_id": self.id,
+            "user_id": user_id,
+            "text": text,
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+            "final": final,
+        }
+        await self._link.deliver(ClientMessage.CAPTION, data)
 
     # --- internals: entering ----------------------------------------------------------------
 
@@ -234,6 +279,7 @@ class Meeting:
         """After each (re)connect: join the room, catch up on chat, re-send the unechoed."""
         self._chat_seqs.clear()
         self._signal_seqs.clear()  # seqs start again on each socket
+        self._entered_on = None
         if not first:
             self._held = []
         try:
@@ -244,7 +290,8 @@ class Meeting:
             held, self._held = self._held or [], None
             for message in held:
                 self._deliver_chat(message)
-        await self._resend_pending()
+        self._entered_on = self._link.transport
+        self._start_outbox()  # what was not echoed on the last socket, or sent meanwhile
         await self._call_members(again=not first)
 
     async def _join_room(self) -> None:
@@ -298,14 +345,39 @@ class Meeting:
         )
         return data
 
-    async def _resend_pending(self) -> None:
-        transport = self._link.transport
-        while unsent := [(k, p) for k, p in self._pending.items() if p.sent_on is not transport]:
-            for client_msg_id, pending in unsent:
-                if client_msg_id in self._pending:
-                    await self._send_chat(client_msg_id, pending)
+    @property
+    def _queueing(self) -> bool:
+        """While the outbox works, a new chat goes behind what it still has to send."""
+        return self._outbox is not None and not self._outbox.done()
 
-    async def _send_chat(self, client_msg_id: str, pending: _PendingChat) -> None:
+    def _start_outbox(self) -> None:
+        if not self._queueing and not self._closed:
+            self._outbox = self._tasks.spawn(self._send_queued(), "aimeeting-chat-outbox")
+
+    async def _send_queued(self) -> None:
+        """Send, oldest first, each pending chat not yet sent on this socket: one every
+        ``CHAT_RESEND_INTERVAL``, and none before a 42901's ``retry_after`` has passed. Ends
+        when nothing is left, or the socket went (the next entry starts it again)."""
+        loop = asyncio.get_running_loop()
+        last = -CHAT_RESEND_INTERVAL
+        while not self._closed:
+            transport = self._link.transport
+            if transport is None or transport is not self._entered_on:
+                return
+            unsent = next(
+                ((k, p) for k, p in self._pending.items() if p.sent_on is not transport), None
+            )
+            if unsent is None:
+                return
+            wait = max(self._chat_resume_at, last + CHAT_RESEND_INTERVAL) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue  # a refusal meanwhile may have put an older message first
+            last = loop.time()
+            if not await self._send_chat(*unsent):
+                return
+
+    async def _send_chat(self, client_msg_id: str, pending: _PendingChat) -> bool:
         pending.sent_on = self._link.transport
         data = {"room_id": self.id, "content": pending.content, "client_msg_id": client_msg_id}
 
@@ -316,6 +388,8 @@ class Meeting:
             await self._link.send(ClientMessage.CHAT_MESSAGE, data, on_seq=remember)
         except MeetingError:
             pending.sent_on = None  # goes out again after the reconnect
+            return False
+        return True
 
     async def _media(self, action: MediaAction, value: bool) -> None:
         if not isinstance(value, bool):
@@ -344,6 +418,8 @@ class Meeting:
         if self._closed:
             return
         self._closed = True
+        if self._outbox is not None:
+            self._outbox.cancel()
         await self._link.close()
         await self._close_media()
         for pending in self._pending.values():
@@ -453,6 +529,10 @@ class Meeting:
             bool(data.get("screen_sharing", False)),  # extension: older servers lack it
         )
         self._participants[user.id] = participant
+        # They have just entered the room and will call everyone there (the one who enters
+        # offers). A link we opened earlier (to their seat, before they connected) never
+        # reached them; were it kept, their offer and ours would cross for ever.
+        self._hang_up(user.id)
         if not known and user.id != self._me.id:
             self._emit(_joined_event(self.id, participant, data["participant_count"]))
 
@@ -494,6 +574,9 @@ class Meeting:
             self._mesh.on_signal(data["from_user_id"], data["signal"])
         self._emit(WebRTCSignalEvent(data["room_id"], data["from_user_id"], data["signal"]))
 
+    def _on_caption(self, data: dict[str, Any]) -> None:
+        self._emit(CaptionEvent.of(data))
+
     def _on_meeting_ended(self, data: dict[str, Any]) -> None:
         if self.state is MeetingState.ENDED:
             return
@@ -510,9 +593,30 @@ class Meeting:
         client_msg_id = self._chat_seqs.pop(data.get("request_seq") or -1, None)
         pending = self._pending.get(client_msg_id or "")
         if pending is not None and not pending.future.done():
-            pending.future.set_exception(error)  # e.g. 42901: too many messages
+            self._chat_refused(pending, error, data.get("details"))
             return
         self._emit(ErrorEvent(error))
+
+    def _chat_refused(self, pending: _PendingChat, error: MeetingError, details: Any) -> None:
+        """A chat refused as too many (42901) is sent again after ``retry_after``, up to
+        ``CHAT_MAX_REFUSALS`` times; then, or refused for another reason, the send raises,
+        and a 42901 also fires ERROR (so a send nobody awaits is not lost unseen)."""
+        too_many = error.server_code == ErrorCode.TOO_MANY_REQUESTS
+        if too_many:
+            pending.refusals += 1
+        if too_many and pending.refusals < CHAT_MAX_REFUSALS:
+            retry_after = details.get("retry_after") if isinstance(details, dict) else None
+            wait = float(retry_after) if isinstance(retry_after, int | float) else 1.0
+            resume = asyncio.get_running_loop().time() + min(max(wait, 0.1), 60.0)
+            self._chat_resume_at = max(self._chat_resume_at, resume)
+            pending.sent_on = None
+            log.info("chat refused as too many: sent again in %.1f s", wait)
+            self._start_outbox()
+            return
+        pending.future.set_exception(error)
+        if too_many:
+            log.warning("chat refused %d times as too many: given up", pending.refusals)
+            self._emit(ErrorEvent(error))
 
     # --- internals: the connection ----------------------------------------------------------
 
@@ -531,7 +635,7 @@ class Meeting:
             failure = error or _close_error(code, reason)
             if failure is not None:
                 self._emit(ErrorEvent(failure))
-            asyncio.get_running_loop().create_task(self._close(failure or network_error("closed")))
+            self._tasks.spawn(self._close(failure or network_error("closed")), "aimeeting-close")
 
     def on_quality(self, quality: NetworkQuality, rtt_ms: float | None, missed: int) -> None:
         """The WebSocket's heartbeat: it decides the quality only while no media link is up."""
@@ -584,5 +688,6 @@ _HANDLERS: dict[str, Callable[[Meeting, dict[str, Any]], None]] = {
     ServerMessage.CHAT_MESSAGE: Meeting._on_chat,
     ServerMessage.MEETING_ENDED: Meeting._on_meeting_ended,
     ServerMessage.WEBRTC_SIGNAL: Meeting._on_signal,
+    ServerMessage.CAPTION: Meeting._on_caption,
     ServerMessage.ERROR: Meeting._on_error,
 }

@@ -34,6 +34,7 @@ class MeetingEvent(StrEnum):
     WEBRTC_SIGNAL = "webrtc_signal"
     TRACK_ADDED = "track_added"
     TRACK_REMOVED = "track_removed"
+    CAPTION = "caption"  # the meeting assistant (docs/assistant.md)
 
 
 class ConnectionState(StrEnum):
@@ -259,6 +260,123 @@ class TrackRemovedEvent:
     type: MeetingEvent = MeetingEvent.TRACK_REMOVED
 
 
+@dataclass(frozen=True)
+class CaptionEvent:
+    """Extension (docs/assistant.md): what the meeting assistant heard ``user_id`` say.
+    A partial caption (``final`` False) is replaced by the next one of the same speaker."""
+
+    room_id: str
+    user_id: str
+    text: str
+    start_ms: int  # Unix milliseconds of the speech
+    end_ms: int
+    final: bool
+    type: MeetingEvent = MeetingEvent.CAPTION
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> CaptionEvent:
+        return cls(
+            data["room_id"],
+            data["user_id"],
+            data["text"],
+            int(data["start_ms"]),
+            int(data["end_ms"]),
+            bool(data["final"]),
+        )
+
+
+# --- the meeting assistant (extension, docs/assistant.md) ---------------------------------
+
+
+@dataclass(frozen=True)
+class AssistantState:
+    active: bool
+    user_id: str  # the assistant's own user id
+    language: str
+    invited_by: str | None
+    invited_at: datetime | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> AssistantState:
+        return cls(
+            bool(data["active"]),
+            data["user_id"],
+            data["language"],
+            data.get("invited_by"),
+            parse_time(data.get("invited_at")),
+        )
+
+
+@dataclass(frozen=True)
+class AssistantInvitation:
+    """A meeting the assistant is invited to (what its process polls)."""
+
+    meeting_id: str
+    meeting_number: str
+    language: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> AssistantInvitation:
+        return cls(data["meeting_id"], data["meeting_number"], data["language"])
+
+
+@dataclass(frozen=True)
+class TranscriptSegment:
+    """One final caption, as stored."""
+
+    id: str
+    user_id: str
+    nickname: str
+    text: str
+    start: datetime | None
+    end: datetime | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> TranscriptSegment:
+        return cls(
+            data["id"],
+            data["user_id"],
+            data["nickname"],
+            data["text"],
+            parse_time(data.get("start")),
+            parse_time(data.get("end")),
+        )
+
+
+@dataclass(frozen=True)
+class TranscriptPage:
+    items: list[TranscriptSegment]
+    has_more: bool  # ask again with ``after=items[-1].id``
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    text: str
+    owner_user_id: str | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """``status``: ``pending`` (being written), ``ready``, or ``none`` (nothing was said)."""
+
+    status: Literal["pending", "ready", "none"]
+    key_points: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    action_items: list[ActionItem] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Summary:
+        body = data.get("summary") or {}
+        return cls(
+            data["status"],
+            list(body.get("key_points", [])),
+            list(body.get("decisions", [])),
+            [ActionItem(a["text"], a.get("owner_user_id")) for a in body.get("action_items", [])],
+            list(body.get("keywords", [])),
+        )
+
+
 EventObject = (
     UserJoinedEvent
     | UserLeftEvent
@@ -271,4 +389,5 @@ EventObject = (
     | WebRTCSignalEvent
     | TrackAddedEvent
     | TrackRemovedEvent
+    | CaptionEvent
 )

@@ -110,6 +110,13 @@ class RestClient:
             body = response.json()
         except httpx.TimeoutException as exc:
             raise network_error(f"{method} {_path(url)} timed out", reason=repr(exc)) from exc
+        except httpx.ConnectError as exc:  # nothing listens there, or no such host
+            origin = _origin(url)
+            raise network_error(
+                f"cannot reach the server at {origin} ({exc or 'connection failed'})",
+                reason=repr(exc),
+                unreachable=origin,
+            ) from exc
         except httpx.HTTPError as exc:
             raise network_error(f"{method} {_path(url)} failed", reason=repr(exc)) from exc
         except ValueError as exc:  # not JSON: not our server
@@ -127,3 +134,8 @@ def _refusal(status: int, body: Any) -> MeetingError:
 
 def _path(url: str) -> str:
     return httpx.URL(url).path
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.netloc.decode()}"

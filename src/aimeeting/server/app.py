@@ -15,7 +15,22 @@ from aimeeting.server.api import handlers, static
 from aimeeting.server.api.deps import Services
 from aimeeting.server.api.middleware import AccessLogMiddleware
 from aimeeting.server.api.openapi import describe
-from aimeeting.server.api.routes import API_PREFIX, auth, meetings, ops, rtc, users, webapp, ws
+from aimeeting.server.api.routes import (
+    API_PREFIX,
+    apidocs,
+    assistant,
+    auth,
+    meetings,
+    ops,
+    rtc,
+    summaries,
+    transcripts,
+    users,
+    webapp,
+    ws,
+)
+from aimeeting.server.assistant.account import assistant_password
+from aimeeting.server.assistant.service import AssistantService
 from aimeeting.server.auth.passwords import PasswordHasher
 from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.auth.service import AuthService
@@ -28,12 +43,16 @@ from aimeeting.server.db import Database, migrate
 from aimeeting.server.ids import utcnow
 from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.metrics import Metrics
+from aimeeting.server.realtime.captions import Captions
 from aimeeting.server.realtime.chat import ChatTurns
 from aimeeting.server.realtime.gateway import Gateway
 from aimeeting.server.realtime.hub import Hub, LocalHub
 from aimeeting.server.realtime.locks import RoomLocks
 from aimeeting.server.realtime.presence import Grace, LocalGrace
 from aimeeting.server.realtime.rooms import RoomService
+from aimeeting.server.summaries.provider import ChatCompletionsProvider
+from aimeeting.server.summaries.service import SummaryService
+from aimeeting.server.transcripts.service import TranscriptService
 from aimeeting.server.users.service import UserService
 
 log = logging.getLogger(__name__)
@@ -41,6 +60,16 @@ log = logging.getLogger(__name__)
 
 def _local_limiter(_name: str, limit: RateLimit) -> RateLimiter:
     return SlidingWindowLimiter(limit)
+
+
+def _summary_provider(settings: Settings) -> ChatCompletionsProvider | None:
+    """A language model for summaries when one is configured (else the extractive rules)."""
+    if settings.summary_url is None:
+        return None
+    key = settings.summary_api_key.get_secret_value() if settings.summary_api_key else None
+    return ChatCompletionsProvider(
+        settings.summary_url, settings.summary_model, key, settings.summary_timeout
+    )
 
 
 def build_services(settings: Settings) -> Services:
@@ -62,10 +91,11 @@ def build_services(settings: Settings) -> Services:
         hub, grace, locks = cluster.hub, cluster.grace, cluster.locks
         revoked, chat_turns = cluster.revoked, cluster.chat_turns
         limiter = cluster.limiter
+    hasher = PasswordHasher(settings.bcrypt_rounds)
     auth = AuthService(
         db=db,
         tokens=tokens,
-        hasher=PasswordHasher(settings.bcrypt_rounds),
+        hasher=hasher,
         revoked=revoked,
         login_limiter=limiter("login", settings.login_rate_limit),
         lockout=AccountLockout(db, settings.login_lockout),
@@ -84,9 +114,30 @@ def build_services(settings: Settings) -> Services:
         chat_limiter=limiter("chat", settings.chat_rate_limit),
         chat_turns=chat_turns,
     )
+    assistant = AssistantService(
+        db,
+        meetings,
+        hasher,
+        email=settings.assistant_email,
+        nickname=settings.assistant_nickname,
+        password=assistant_password(settings),
+        default_language=settings.assistant_language,
+    )
+    transcripts = TranscriptService(db, meetings)
+    summaries = SummaryService(
+        db,
+        meetings,
+        transcripts,
+        chat,
+        assistant,
+        provider=_summary_provider(settings),
+        timeout=settings.summary_timeout,
+    )
     # REST changes that live connections must hear of: a seat taken, a meeting ended, a logout.
-    meetings.listener = rooms
+    # The end of a meeting also starts its summary.
+    meetings.listeners += [rooms, summaries]
     auth.listener = rooms
+    captions = Captions(hub, meetings, assistant, transcripts)
     metrics = Metrics()
     return Services(
         settings=settings,
@@ -96,7 +147,10 @@ def build_services(settings: Settings) -> Services:
         meetings=meetings,
         chat=chat,
         rooms=rooms,
-        gateway=Gateway(settings, auth, users, hub, rooms, metrics),
+        assistant=assistant,
+        transcripts=transcripts,
+        summaries=summaries,
+        gateway=Gateway(settings, auth, users, hub, rooms, metrics, captions),
         metrics=metrics,
         cluster=cluster,
     )
@@ -110,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await migrate.upgrade(services.db)
         await services.auth.revoked.load(utcnow())
+        await services.assistant.start()
         if services.cluster is not None:
             await services.cluster.start(services.rooms)
         await services.rooms.start()
@@ -122,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await services.gateway.shutdown()
         await services.rooms.stop()
+        await services.summaries.stop()
         if services.cluster is not None:
             await services.cluster.stop()
         await services.db.dispose()
@@ -132,16 +188,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # our own page, from the package's files: routes/apidocs.py
         redoc_url=None,
     )
     app.state.services = services
     handlers.install(app)
     routers = (auth.router, users.router, meetings.router, rtc.router, ops.router, webapp.router)
-    for router in routers:
+    for router in (*routers, assistant.router, transcripts.router, summaries.router):
         app.include_router(router)
+    app.include_router(apidocs.router)  # /v1/docs, and /docs and /v1 leading there
     app.mount(static.SDK_PATH, static.RevalidatedFiles(static.SDK_DIRECTORY), name="sdk")
     app.mount(static.APP_PATH, static.RevalidatedFiles(static.APP_DIRECTORY), name="app")
+    app.mount(apidocs.ASSETS_PATH, static.RevalidatedFiles(apidocs.ASSETS_DIRECTORY), name="docs")
     app.openapi = lambda: describe(app)  # type: ignore[method-assign]
 
     if settings.cors_origins:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
+import os
 import socket
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
+from aimeeting.assistant.supervisor import AssistantProcess
 from aimeeting.server import logs
 from aimeeting.server.api.deps import Services
 from aimeeting.server.app import create_app
+from aimeeting.server.assistant.account import assistant_password
 from aimeeting.server.config import Settings
 from aimeeting.server.db import Database, migrate
 
@@ -34,6 +38,11 @@ class _Server(uvicorn.Server):
     """uvicorn, but WebSocket clients get a clean 1001 once their in-flight message is done,
     before uvicorn would close what is left with 1012."""
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # listening: tell the person who started it where to go
+            print(welcome(self.config.host, self.config.port), flush=True)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
             server.close()  # no new connections meanwhile
@@ -42,6 +51,19 @@ class _Server(uvicorn.Server):
         if services is not None:
             await services.gateway.shutdown()
         await super().shutdown(sockets)
+
+
+def welcome(host: str, port: int) -> str:
+    """What ``serve`` prints on stdout once it listens (the logs go to stderr or a file)."""
+    every = ("0.0.0.0", "::", "")  # noqa: S104 (compared, not bound): shown as localhost
+    shown = "localhost" if host in every else host
+    origin = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    return (
+        f"AI Meeting is listening on {origin}\n"
+        f"  web app:  {origin}/\n"
+        f"  API docs: {origin}/v1/docs  (OpenAPI: {origin}/v1/openapi.json)\n"
+        "Ctrl-C stops it."
+    )
 
 
 def serve(settings: Settings) -> int:
@@ -62,8 +84,32 @@ def serve(settings: Settings) -> int:
         ws_ping_interval=None,  # the contract's heartbeat (ping messages) is the one liveness check
         ws_per_message_deflate=False,  # a zlib context per connection costs more than it saves
     )
-    _Server(config).run()
+    assistant = _start_assistant(settings)
+    try:
+        _Server(config).run()
+    finally:
+        if assistant is not None:
+            assistant.stop()
     return 0
+
+
+def _start_assistant(settings: Settings) -> AssistantProcess | None:
+    """``AIMEETING_ASSISTANT=1``: the assistant in a child process (docs/assistant.md)."""
+    if not settings.assistant:
+        return None
+    if importlib.util.find_spec("faster_whisper") is None:
+        log.error("AIMEETING_ASSISTANT=1 needs the ai extra: pip install 'aimeeting[ai]'")
+        return None
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+    origin = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+    env = {
+        "AIMEETING_ASSISTANT_EMAIL": settings.assistant_email,
+        "AIMEETING_ASSISTANT_PASSWORD": assistant_password(settings),
+        "AIMEETING_ASSISTANT_PARENT_PID": str(os.getpid()),  # it stops when we are gone
+    }
+    process = AssistantProcess(origin, env)
+    process.start()
+    return process
 
 
 async def _upgrade(settings: Settings) -> None:

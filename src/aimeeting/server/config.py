@@ -8,10 +8,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from aimeeting.server.validation import normalize_email
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -112,6 +114,18 @@ class Settings(BaseSettings):
     turn_secret: str | None = None
     turn_ttl: int = Field(86400, gt=0, description="seconds a TURN credential stays valid")
 
+    # The meeting assistant (docs/assistant.md): its account, and the summary written at the end.
+    assistant: bool = False  # ``aimeeting serve`` starts the assistant process beside it
+    assistant_email: str = "assistant@aimeeting.local"
+    # Unset: derived from the JWT secret (aimeeting.server.assistant.account.assistant_password).
+    assistant_password: SecretStr | None = None
+    assistant_nickname: str = Field("Assistant", min_length=1, max_length=50)
+    assistant_language: Literal["en", "zh", "auto"] = "en"
+    summary_url: str | None = None  # an OpenAI-compatible …/v1/chat/completions endpoint
+    summary_model: str | None = None
+    summary_api_key: SecretStr | None = None
+    summary_timeout: float = Field(60, gt=0, description="seconds")
+
     bcrypt_rounds: int = Field(12, ge=4, le=31)
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="a request body or WS message")
     log_level: str = "info"
@@ -154,6 +168,22 @@ class Settings(BaseSettings):
     @classmethod
     def _check_turn_urls(cls, value: list[str]) -> list[str]:
         return _check_urls(value, _TURN_URL, "turn:turn.example.com:3478?transport=udp")
+
+    @field_validator("assistant_email")
+    @classmethod
+    def _check_assistant_email(cls, value: str) -> str:
+        # The address people could otherwise register: the same rule, so it is the same string.
+        try:
+            return normalize_email(value)
+        except ValueError as exc:  # pydantic's custom error is a ValueError
+            raise ValueError(f"AIMEETING_ASSISTANT_EMAIL is not a valid email: {value!r}") from exc
+
+    @field_validator("summary_url")
+    @classmethod
+    def _check_summary_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"AIMEETING_SUMMARY_URL must be an http(s) URL, got {value!r}")
+        return value or None
 
     @model_validator(mode="after")
     def _check_turn(self) -> Settings:

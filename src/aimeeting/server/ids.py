@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _ID = re.compile(r"[a-z]+_[0-9a-f]{16}")
 
@@ -26,3 +26,19 @@ def new_meeting_number() -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Clock:
+    """Strictly increasing times from one process: rows read back in (created_at, id) order
+    come back in the order they were made (chat history, transcripts)."""
+
+    TICK = timedelta(microseconds=1)
+
+    def __init__(self) -> None:
+        self._last = utcnow()
+
+    def next(self, after: datetime | None = None) -> datetime:
+        """Now, or just after the last time given out, and after ``after`` (another node's)."""
+        floor = max(self._last, after) if after is not None else self._last
+        self._last = max(utcnow(), floor + self.TICK)
+        return self._last

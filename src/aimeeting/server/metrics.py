@@ -32,6 +32,12 @@ class Metrics:
             ["type"],
             registry=self.registry,
         )
+        self.chat_refused = Counter(
+            "aimeeting_chat_refused_total",
+            "Chat messages refused, by error code (42901: over the per-user chat limit).",
+            ["code"],
+            registry=self.registry,
+        )
         self.ws_closes = Counter(
             "aimeeting_ws_closes_total",
             "WebSocket connections ended, by close code.",

@@ -132,13 +132,21 @@ def parse_json_body(raw: bytes, model: type[Model], *, optional: bool = False) -
 
 
 def json_object(raw: str | bytes, where: str) -> dict[str, Any]:
-    """Decoded JSON that must be an object; else 40003 naming ``where`` (a body, a frame)."""
+    """Decoded JSON that must be an object; else 40003 naming ``where`` (a body, a frame).
+
+    40003, not 40004: DECISIONS §2's first row puts "not JSON, not an object" with a missing
+    body (nothing usable was sent), and that row wins over the others. ``details`` says which
+    it was and where the JSON broke, since the code's message speaks only of a missing field.
+    """
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(ErrorCode.MISSING_FIELD, {where: "not valid JSON"}) from None
+    except orjson.JSONDecodeError as exc:
+        problem = f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {where: problem}) from None
     if not isinstance(data, dict):
-        raise InvalidInput(ErrorCode.MISSING_FIELD, {where: "must be a JSON object"})
+        names = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+        problem = f"must be a JSON object, not {names.get(type(data), 'a number')}"
+        raise InvalidInput(ErrorCode.MISSING_FIELD, {where: problem})
     return data
 
 

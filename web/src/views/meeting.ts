@@ -13,17 +13,20 @@ import type { InputKind } from "../devices.js";
 import { h, icon, show } from "../dom.js";
 import { errorText, t } from "../i18n.js";
 import type { TextKey } from "../i18n.js";
+import { AssistantControl, Captions, TranscriptPanel, showSummary } from "./assistant.js";
 import { ChatPanel } from "./chat.js";
 import { formatNumber } from "./home.js";
 import { noticeView } from "./notice.js";
 import { prejoinView } from "./prejoin.js";
 import { TileGrid } from "./tiles.js";
 
-type Panel = "chat" | "people" | "devices";
+type Panel = "chat" | "people" | "devices" | "transcript";
 
 export function meetingView(app: App, meeting: Meeting): void {
   const tiles = new TileGrid(meeting);
   const chat = new ChatPanel(meeting);
+  const transcript = new TranscriptPanel(app.sdk, meeting);
+  const captions = new Captions(meeting, transcript);
   const banner = h("p", { class: "banner", role: "status", hidden: true }, t("reconnecting"));
   const toast = h("p", { class: "toast", role: "alert" });
   const panel = h("aside", { class: "panel", hidden: true, id: "side-panel", "aria-label": t("chat") });
@@ -44,6 +47,9 @@ export function meetingView(app: App, meeting: Meeting): void {
     icon("people"), h("span", {}, t("participants")));
   const devicesButton = h("button", { class: "control", "aria-expanded": "false", "aria-controls": "side-panel", onclick: () => setPanel("devices") },
     icon("gear"), h("span", {}, t("devices")));
+  const transcriptButton = h("button", { class: "control", "aria-expanded": "false", "aria-controls": "side-panel", onclick: () => setPanel("transcript") },
+    h("span", {}, t("transcript")));
+  const assistant = new AssistantControl(meeting, (action) => run(action));
   const leaveButton = h("button", { class: "control danger", onclick: () => void leave() }, icon("leave"), h("span", {}, t("leave")));
   const endDialog = confirmEnd(() => void run(() => meeting.end()));
   const endButton = meeting.creatorId === meeting.localUserId
@@ -74,7 +80,8 @@ export function meetingView(app: App, meeting: Meeting): void {
   function setPanel(next: Panel): void {
     open = open === next ? null : next;
     panel.hidden = open === null;
-    for (const [button, key] of [[chatButton, "chat"], [peopleButton, "people"], [devicesButton, "devices"]] as const) {
+    const buttons = [[chatButton, "chat"], [peopleButton, "people"], [devicesButton, "devices"], [transcriptButton, "transcript"]] as const;
+    for (const [button, key] of buttons) {
       button.setAttribute("aria-expanded", String(open === key));
     }
     if (open === "chat") {
@@ -86,6 +93,9 @@ export function meetingView(app: App, meeting: Meeting): void {
     } else if (open === "people") {
       panel.setAttribute("aria-label", t("participants"));
       show(panel, h("h2", {}, t("participants")), people);
+    } else if (open === "transcript") {
+      panel.setAttribute("aria-label", t("transcript"));
+      show(panel, h("h2", {}, t("transcript")), transcript.element);
     } else if (open === "devices") {
       panel.setAttribute("aria-label", t("devices"));
       void devicePanel(app, meeting, run).then((content) => open === "devices" && show(panel, h("h2", {}, t("devices")), content));
@@ -145,7 +155,10 @@ export function meetingView(app: App, meeting: Meeting): void {
   meeting.on(MeetingEvent.ERROR, (error: unknown) => (toast.textContent = errorText(error)));
   meeting.on(MeetingEvent.MEETING_ENDED, () => {
     void close();
-    noticeView(app, t("meetingEndedTitle"), t("meetingEndedText"));
+    const notice = noticeView(app, t("meetingEndedTitle"), t("meetingEndedText"));
+    const summary = h("section", { class: "summary-box", "aria-live": "polite" });
+    notice.append(summary);
+    void showSummary(app.sdk, meeting.id, summary);
   });
   app.leaving = close;
 
@@ -159,14 +172,16 @@ export function meetingView(app: App, meeting: Meeting): void {
       copyButton(t("copyLink"), new URL(meetingPath(meeting.meetingNumber), location.origin).href),
       banner,
     ),
-    h("div", { class: "body" }, h("main", {}, tiles.element), panel),
+    h("div", { class: "body" }, h("main", {}, tiles.element, captions.element), panel),
     toast,
     h("nav", { class: "controls", "aria-label": t("appName") },
-      micButton, camButton, shareButton, devicesButton, chatButton, peopleButton, leaveButton, endButton),
+      micButton, camButton, shareButton, devicesButton, chatButton, peopleButton,
+      captions.button, transcriptButton, assistant.button, leaveButton, endButton),
     endDialog,
   ));
   refresh();
   void chat.loadHistory();
+  void transcript.load();
 }
 
 /** Start or stop sharing; closing the browser's screen picker is a choice, not an error. */

@@ -8,15 +8,18 @@ export interface NoticeAction {
   run: () => void;
 }
 
-export function noticeView(app: App, title: string, text: string, action?: NoticeAction): void {
+/** Shows the notice; returns its card, for a caller to add to (the meeting's summary). */
+export function noticeView(app: App, title: string, text: string, action?: NoticeAction): HTMLElement {
   const home = h("button", { class: action ? "" : "primary", onclick: () => app.go("/") }, t("home"));
-  show(app.root, h("main", { class: "card narrow notice", "data-notice": title },
+  const card = h("main", { class: "card narrow notice", "data-notice": title },
     h("h1", {}, title),
     h("p", {}, text),
     h("div", { class: "row" },
       action ? h("button", { class: "primary", onclick: action.run }, action.label) : null,
       home,
     ),
-  ));
+  );
+  show(app.root, card);
   home.focus();
+  return card;
 }

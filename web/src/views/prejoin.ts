@@ -26,7 +26,8 @@ export interface PrejoinTarget {
 
 export function prejoinView(app: App, target: PrejoinTarget): void {
   if (target.number !== undefined && !MEETING_NUMBER.test(target.number)) {
-    return noticeView(app, t("notFoundTitle"), t("notFoundText"));
+    noticeView(app, t("notFoundTitle"), t("notFoundText"));
+    return;
   }
   const preview = h("video", { class: "preview", autoplay: true, muted: true, playsInline: true, "aria-label": t("camera") });
   const level = h("meter", { id: "mic-level", min: 0, max: 1, low: 0.05, value: 0 });

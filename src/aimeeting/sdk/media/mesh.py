@@ -27,6 +27,7 @@ from aimeeting.sdk.models import (
     TrackKind,
     TrackRemovedEvent,
 )
+from aimeeting.sdk.tasks import Background
 
 log = logging.getLogger("aimeeting.sdk.media")
 
@@ -57,7 +58,7 @@ class Mesh:
         self.ice_servers: list[RTCIceServer] = []
         self._links: dict[str, PeerLink] = {}
         self._sessions: dict[str, str] = {}  # the peer's session we last heard of
-        self._closing: set[asyncio.Task[None]] = set()
+        self._closing = Background()  # links being closed
         self._stats: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -104,7 +105,7 @@ class Mesh:
             self._stats.cancel()
         links, self._links = list(self._links.values()), {}
         await asyncio.gather(*(link.close() for link in links), return_exceptions=True)
-        await asyncio.gather(*self._closing, return_exceptions=True)
+        await self._closing.wait()
 
     # --- what the links ask (LinkOwner) -----------------------------------------------------
 
@@ -147,9 +148,7 @@ class Mesh:
         return link
 
     def _close_later(self, link: PeerLink) -> None:
-        task = asyncio.create_task(link.close())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._closing.spawn(link.close(), f"aimeeting-link-close-{link.user_id}")
 
     async def _read_stats(self) -> None:
         """Every ``stats_interval``: the meeting is as good as its worst link."""

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from aimeeting.protocol import ErrorCode, Language
 from aimeeting.server.api.envelope import language
+from aimeeting.server.assistant.service import AssistantService
 from aimeeting.server.auth.service import AuthService
 from aimeeting.server.auth.tokens import Claims
 from aimeeting.server.chat.service import ChatService
@@ -26,6 +27,8 @@ from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.metrics import Metrics
 from aimeeting.server.realtime.gateway import Gateway
 from aimeeting.server.realtime.rooms import RoomService
+from aimeeting.server.summaries.service import SummaryService
+from aimeeting.server.transcripts.service import TranscriptService
 from aimeeting.server.users.service import UserService
 
 
@@ -40,6 +43,9 @@ class Services:
     meetings: MeetingService
     chat: ChatService
     rooms: RoomService
+    assistant: AssistantService
+    transcripts: TranscriptService
+    summaries: SummaryService
     gateway: Gateway
     metrics: Metrics
     cluster: Cluster | None = None  # with several nodes (AIMEETING_REDIS_URL)
@@ -69,10 +75,25 @@ async def get_chat(services: ServicesDep) -> ChatService:
     return services.chat
 
 
+async def get_assistant(services: ServicesDep) -> AssistantService:
+    return services.assistant
+
+
+async def get_transcripts(services: ServicesDep) -> TranscriptService:
+    return services.transcripts
+
+
+async def get_summaries(services: ServicesDep) -> SummaryService:
+    return services.summaries
+
+
 AuthDep = Annotated[AuthService, Depends(get_auth)]
 UsersDep = Annotated[UserService, Depends(get_users)]
 MeetingsDep = Annotated[MeetingService, Depends(get_meetings)]
 ChatDep = Annotated[ChatService, Depends(get_chat)]
+AssistantDep = Annotated[AssistantService, Depends(get_assistant)]
+TranscriptsDep = Annotated[TranscriptService, Depends(get_transcripts)]
+SummariesDep = Annotated[SummaryService, Depends(get_summaries)]
 
 
 async def request_language(request: Request) -> Language:

@@ -49,7 +49,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         # The router names only the first route on the path; a path may serve several methods.
         # Paths outside the OpenAPI document (the /sdk/ files) keep the raiser's own Allow.
         headers["Allow"] = ", ".join(allowed)
-    return error_response(language(request), code, headers=headers)
+    # An unknown address: say where the API is described (the JSON twin of a help page).
+    details = {"docs": "/v1/docs"} if code == ErrorCode.ROUTE_NOT_FOUND else None
+    return error_response(language(request), code, details, headers)
 
 
 def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:

@@ -23,7 +23,9 @@ DESCRIPTION = """\
 Marked `x-extension: true`: error codes 40004, 40005, 40006, 40400, 40500, 41301, 42902,
 50301; the optional body of `POST /meetings/{meeting_number}/join`; `screen_sharing` on a
 meeting's participants; `Accept-Language: en` for English messages; the chat history;
-`GET /v1/rtc/ice-servers`; `/healthz`, `/readyz`, `/metrics`.
+`GET /v1/rtc/ice-servers`; the meeting assistant (`/v1/meetings/{meeting_id}/assistant`,
+`/v1/assistant/invitations`, `/v1/meetings/{meeting_id}/transcript`,
+`/v1/meetings/{meeting_id}/summary`); `/healthz`, `/readyz`, `/metrics`.
 """
 
 SERVERS = [
@@ -35,6 +37,10 @@ TAGS = [
     {"name": "用户", "description": "用户信息管理"},
     {"name": "会议", "description": "会议创建、加入、管理等接口"},
     {"name": "实时媒体（扩展）", "description": "ICE servers for WebRTC (extension)"},
+    {
+        "name": "会议助手（扩展）",
+        "description": "The meeting assistant: invitations, transcripts, summaries (extension)",
+    },
     {"name": "运维（扩展）", "description": "Health, readiness and metrics (extension)"},
 ]
 
@@ -44,6 +50,12 @@ _EXTENSION_OPERATIONS = {
     ("/metrics", "get"),
     ("/v1/meetings/{meeting_id}/messages", "get"),
     ("/v1/rtc/ice-servers", "get"),
+    ("/v1/meetings/{meeting_id}/assistant", "post"),
+    ("/v1/meetings/{meeting_id}/assistant", "delete"),
+    ("/v1/meetings/{meeting_id}/assistant", "get"),
+    ("/v1/assistant/invitations", "get"),
+    ("/v1/meetings/{meeting_id}/transcript", "get"),
+    ("/v1/meetings/{meeting_id}/summary", "get"),
 }
 
 

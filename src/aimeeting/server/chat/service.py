@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, and_, or_, select
@@ -14,11 +14,9 @@ from aimeeting.protocol import ErrorCode
 from aimeeting.server.chat.schemas import ChatHistory, ChatMessage
 from aimeeting.server.db import Database, models
 from aimeeting.server.errors import InvalidInput
-from aimeeting.server.ids import is_well_formed, new_id, utcnow
+from aimeeting.server.ids import Clock, is_well_formed, new_id
 from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.users.schemas import PublicUser
-
-_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +41,8 @@ class ChatService:
     def __init__(self, db: Database, meetings: MeetingService) -> None:
         self.db = db
         self.meetings = meetings
-        self._last = utcnow()
-
-    def _next_time(self, after: datetime | None) -> datetime:
         # Strictly increasing: history's order (created_at, id) is the order messages were sent.
-        self._last = max(utcnow(), self._last + _TICK, after + _TICK if after else self._last)
-        return self._last
+        self._clock = Clock()
 
     async def store(
         self, batch: list[NewMessage], after: Mapping[str, datetime] | None = None
@@ -97,7 +91,7 @@ class ChatService:
             room_id=item.room_id,
             sender=item.sender,
             content=item.content,
-            created_at=self._next_time(after),
+            created_at=self._clock.next(after),
             client_msg_id=item.client_msg_id,
         )
 

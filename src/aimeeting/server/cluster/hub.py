@@ -173,17 +173,19 @@ class RedisHub(LocalHub):
 
     # -- delivery -------------------------------------------------------------------------
 
-    async def publish(self, room_id: str, event: Event) -> None:
-        await self.publish_many([(room_id, event)])
+    async def publish(self, room_id: str, event: Event, *, exclude: str | None = None) -> None:
+        await self.publish_many([(room_id, event)], exclude=exclude)
 
-    async def publish_many(self, events: Iterable[tuple[str, Event]]) -> None:
+    async def publish_many(
+        self, events: Iterable[tuple[str, Event]], *, exclude: str | None = None
+    ) -> None:
         """Publish in order, in one round trip; return once this node's members have them."""
         batch = [(room_id, event, next(self._numbers)) for room_id, event in events]
         echoes = self._expect([number for _, _, number in batch])
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for room_id, event, number in batch:
-                    message = self._message("room", room_id, event, number=number)
+                    message = self._message("room", room_id, event, number=number, exclude=exclude)
                     await self._publish(
                         keys=[presence_key(room_id)], args=[message, room_id, ""], client=pipe
                     )
@@ -196,7 +198,7 @@ class RedisHub(LocalHub):
             if self.node.id not in nodes:
                 # Redis does not know of our members here (it is back but empty, say): they
                 # hear it directly, or not at all.
-                await super().publish(room_id, event)
+                await super().publish(room_id, event, exclude=exclude)
         await self._await_echoes(echoes, reached)
 
     async def send_to_user(self, room_id: str, user_id: str, event: Event) -> bool:
@@ -248,8 +250,9 @@ class RedisHub(LocalHub):
 
     def _on_room(self, message: dict[str, Any]) -> None:
         event = Event.from_tail(ServerMessage(message["type"]), message["tail"])
-        for connection in self._rooms.get(message["room"], {}).values():
-            connection.send(event)
+        for user_id, connection in self._rooms.get(message["room"], {}).items():
+            if user_id != message.get("exclude"):
+                connection.send(event)
         self._echoed(message)
 
     def _on_user(self, message: dict[str, Any]) -> None:

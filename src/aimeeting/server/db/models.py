@@ -65,9 +65,6 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-MEETING_STATUSES = ("waiting", "active", "ended")
-
-
 class Meeting(Base):
     __tablename__ = "meetings"
     __table_args__ = (
@@ -145,3 +142,45 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(255), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MeetingAssistant(Base):
+    """The assistant's invitation to a meeting (docs/assistant.md): one row per meeting, kept
+    when dismissed (``active`` false), so that a second invitation is an update."""
+
+    __tablename__ = "meeting_assistants"
+    __table_args__ = (CheckConstraint("language IN ('en', 'zh', 'auto')", name="language"),)
+
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    invited_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TranscriptSegment(Base):
+    """A final caption. Read in the order stored, (created_at, id), like chat history."""
+
+    __tablename__ = "transcript_segments"
+    __table_args__ = (Index(None, "meeting_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))  # the speaker
+    text: Mapped[str] = mapped_column(Text)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MeetingSummary(Base):
+    """Written once a meeting with a transcript ends; ``content`` is the summary as JSON text."""
+
+    __tablename__ = "meeting_summaries"
+    __table_args__ = (CheckConstraint("status IN ('pending', 'ready')", name="status"),)
+
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    content: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -59,7 +59,7 @@ class MeetingService:
         self.db = db
         self.max_participants = max_participants
         self.expiry = timedelta(seconds=expiry_seconds)
-        self.listener: MeetingListener | None = None
+        self.listeners: list[MeetingListener] = []  # the rooms; the summaries
 
     # -- reading ------------------------------------------------------------------------
 
@@ -163,6 +163,30 @@ class MeetingService:
         status, ended_at = self.status_of(meeting, utcnow())
         return ended_at if status == "ended" else None
 
+    async def holds_seat(self, meeting_id: str, user_id: str) -> bool:
+        """Whether the user holds a seat in the meeting now."""
+        held = select(models.Participant.id).where(
+            models.Participant.meeting_id == meeting_id,
+            models.Participant.user_id == user_id,
+            models.Participant.left_at.is_(None),
+        )
+        async with self.db.read() as session:
+            return bool(await session.scalar(select(exists(held))))
+
+    async def members(self, meeting_id: str) -> dict[str, str]:
+        """Everyone who ever held a seat in the meeting, and its creator: user id → nickname."""
+        took_seat = select(models.Participant.user_id).where(
+            models.Participant.meeting_id == meeting_id
+        )
+        creator = select(models.Meeting.creator_id).where(models.Meeting.id == meeting_id)
+        async with self.db.read() as session:
+            rows = await session.execute(
+                select(models.User.id, models.User.nickname)
+                .where(models.User.id.in_(took_seat.union(creator)))
+                .order_by(models.User.id)
+            )
+            return {user_id: nickname for user_id, nickname in rows}
+
     async def held_seats(self) -> list[tuple[str, str]]:
         """(meeting id, user id) of every seat held in a meeting that is not over."""
         async with self.db.read() as session:
@@ -224,8 +248,9 @@ class MeetingService:
 
     async def join(self, number: str, user_id: str, data: JoinMeetingIn) -> MeetingDetail:
         detail, new_seat = await self._take_seat(number, user_id, data)
-        if new_seat and self.listener is not None:
-            await self.listener.seat_taken(detail.id, user_id)
+        if new_seat:
+            for listener in self.listeners:
+                await listener.seat_taken(detail.id, user_id)
         return detail
 
     async def _take_seat(
@@ -311,8 +336,9 @@ class MeetingService:
 
     async def end(self, meeting_id: str, user_id: str) -> None:
         ended_at = await self._end(meeting_id, user_id)
-        if ended_at is not None and self.listener is not None:
-            await self.listener.meeting_ended(meeting_id, ended_at)
+        if ended_at is not None:
+            for listener in self.listeners:
+                await listener.meeting_ended(meeting_id, ended_at)
 
     async def _end(self, meeting_id: str, user_id: str) -> datetime | None:
         async with self.db.write() as session:

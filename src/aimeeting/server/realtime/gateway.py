@@ -24,11 +24,18 @@ from aimeeting.server.auth.tokens import Claims
 from aimeeting.server.config import Settings
 from aimeeting.server.errors import AppError, InvalidInput, Throttled
 from aimeeting.server.metrics import Metrics
+from aimeeting.server.realtime.captions import Captions
 from aimeeting.server.realtime.connection import CLOSE_TIMEOUT, Connection
 from aimeeting.server.realtime.events import Event, error_event
 from aimeeting.server.realtime.hub import Hub
 from aimeeting.server.realtime.rooms import RoomService
-from aimeeting.server.realtime.schemas import ChatMessageIn, MediaControlIn, RoomIn, WebRTCSignalIn
+from aimeeting.server.realtime.schemas import (
+    CaptionIn,
+    ChatMessageIn,
+    MediaControlIn,
+    RoomIn,
+    WebRTCSignalIn,
+)
 from aimeeting.server.users.schemas import PublicUser
 from aimeeting.server.users.service import UserService
 from aimeeting.server.validation import RequestModel, json_object, validate
@@ -49,6 +56,7 @@ class Gateway:
         hub: Hub,
         rooms: RoomService,
         metrics: Metrics,
+        captions: Captions,
     ) -> None:
         self.settings = settings
         self.users = users
@@ -67,6 +75,7 @@ class Gateway:
             ClientMessage.MEDIA_CONTROL: (MediaControlIn, rooms.media_control),
             ClientMessage.CHAT_MESSAGE: (ChatMessageIn, rooms.chat_message),
             ClientMessage.WEBRTC_SIGNAL: (WebRTCSignalIn, rooms.webrtc_signal),
+            ClientMessage.CAPTION: (CaptionIn, captions.caption),
         }
         # Counters looked up once, not per message.
         self._received = {
@@ -178,10 +187,12 @@ class Gateway:
 
     async def _handle(self, connection: Connection, frame: Message) -> None:
         request_seq: int | None = None
+        kind: object = None
         try:
             wait = connection.bucket.take()  # every frame counts, even one that isn't JSON
             envelope = _decode(frame)
             request_seq = _readable_seq(envelope)
+            kind = envelope.get("type")
             if wait:
                 raise Throttled(ErrorCode.TOO_MANY_REQUESTS, wait)
             kind, data = _check_envelope(envelope)
@@ -195,10 +206,25 @@ class Gateway:
             model, handle = handler
             await handle(connection, validate(data, model))
         except AppError as exc:
+            if kind == ClientMessage.CHAT_MESSAGE:
+                self._chat_refused(connection, exc)
             connection.send_error(exc.code, request_seq, exc.details)
         except Exception:
             log.exception("ws message failed", extra={"user_id": connection.user_id})
             connection.send_error(ErrorCode.INTERNAL_ERROR, request_seq)
+
+    def _chat_refused(self, connection: Connection, exc: AppError) -> None:
+        """Counted and logged (never the content): a refused chat is the sender's to retry."""
+        self.metrics.chat_refused.labels(str(int(exc.code))).inc()
+        retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+        log.info(
+            "chat refused",
+            extra={
+                "user_id": connection.user_id,
+                "code": int(exc.code),
+                "retry_after": retry_after,
+            },
+        )
 
     async def _sweep(self) -> None:
         """Close connections silent for longer than the heartbeat timeout (4408).

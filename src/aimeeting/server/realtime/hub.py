@@ -53,13 +53,15 @@ class Hub(ABC):
         """Whether the user has a connection in the room."""
 
     @abstractmethod
-    async def publish(self, room_id: str, event: Event) -> None:
-        """Deliver to every connection in the room."""
+    async def publish(self, room_id: str, event: Event, *, exclude: str | None = None) -> None:
+        """Deliver to every connection in the room (but the user ``exclude``'s)."""
 
-    async def publish_many(self, events: Iterable[tuple[str, Event]]) -> None:
+    async def publish_many(
+        self, events: Iterable[tuple[str, Event]], *, exclude: str | None = None
+    ) -> None:
         """``publish`` each, in order."""
         for room_id, event in events:
-            await self.publish(room_id, event)
+            await self.publish(room_id, event, exclude=exclude)
 
     @abstractmethod
     async def send_to_user(self, room_id: str, user_id: str, event: Event) -> bool:
@@ -136,9 +138,10 @@ class LocalHub(Hub):
     async def is_present(self, room_id: str, user_id: str) -> bool:
         return user_id in self._rooms.get(room_id, {})
 
-    async def publish(self, room_id: str, event: Event) -> None:
-        for connection in self._rooms.get(room_id, {}).values():
-            connection.send(event)
+    async def publish(self, room_id: str, event: Event, *, exclude: str | None = None) -> None:
+        for user_id, connection in self._rooms.get(room_id, {}).items():
+            if user_id != exclude:
+                connection.send(event)
 
     async def send_to_user(self, room_id: str, user_id: str, event: Event) -> bool:
         connection = self._rooms.get(room_id, {}).get(user_id)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from aimeeting.protocol.messages import MAX_CHAT_LENGTH, MAX_CLIENT_MSG_ID_LENGTH, MediaAction
+from aimeeting.protocol.messages import (
+    MAX_CAPTION_LENGTH,
+    MAX_CHAT_LENGTH,
+    MAX_CLIENT_MSG_ID_LENGTH,
+    MediaAction,
+)
 from aimeeting.server.validation import RequestModel, clean_text, invalid
 
 
@@ -52,3 +57,30 @@ class ChatMessageIn(RoomIn):
 class WebRTCSignalIn(RoomIn):
     to_user_id: str
     signal: dict[str, Any]
+
+
+# Unix milliseconds up to the last of year 9999: what a datetime holds.
+_MAX_MS = 253_402_300_799_999
+
+
+class CaptionIn(RoomIn):
+    """From the assistant's account only (docs/assistant.md)."""
+
+    user_id: str
+    text: str
+    start_ms: int = Field(ge=0, le=_MAX_MS)
+    end_ms: int = Field(ge=0, le=_MAX_MS)
+    final: bool
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return clean_text(
+            value, field="text", min_length=1, max_length=MAX_CAPTION_LENGTH, trimmed_max=True
+        )
+
+    @model_validator(mode="after")
+    def _times(self) -> CaptionIn:
+        if self.start_ms > self.end_ms:
+            raise invalid("end_ms", "must not be before start_ms")
+        return self

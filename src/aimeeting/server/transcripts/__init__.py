@@ -1,0 +1,1 @@
+"""Transcripts: the final captions of a meeting, stored and paged (docs/assistant.md)."""
