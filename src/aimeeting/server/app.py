@@ -134,8 +134,9 @@ def build_services(settings: Settings) -> Services:
         timeout=settings.summary_timeout,
     )
     # REST changes that live connections must hear of: a seat taken, a meeting ended, a logout.
-    # The end of a meeting also starts its summary.
-    meetings.listeners += [rooms, summaries]
+    # The end of a meeting also starts its summary: marked pending before the rooms tell anyone
+    # the meeting ended, so a page asking for it at once reads "pending", not "none".
+    meetings.listeners += [summaries, rooms]
     auth.listener = rooms
     captions = Captions(hub, meetings, assistant, transcripts)
     metrics = Metrics()
