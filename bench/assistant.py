@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 from aiortc.contrib.media import MediaPlayer
 
-from aimeeting import CaptionEvent, JoinMeetingOptions, MeetingEvent, MeetingSDK, SDKConfig
+from aimeeting import CaptionEvent, JoinMeetingOptions, MeetingEvent, MeetingSDK
 from bench.media import SERVER_ENV, _summary
+from bench.pybots import _bot
 from tests.utils.netns import private_network
 from tests.utils.server import ServerProcess
 from tests.utils.speech import EN_SENTENCES, conversation, write_wav
@@ -35,13 +35,6 @@ from tests.utils.speech import EN_SENTENCES, conversation, write_wav
 STEPS = (1, 2, 4, 6)
 QUICK_STEPS = (1,)
 PASSWORD = "assistant-Pass1"
-
-
-async def _member(url: str, name: str, media: bool) -> MeetingSDK:
-    sdk = MeetingSDK(SDKConfig.for_server(url, request_timeout=30, media=media))
-    await sdk.initialize()
-    await sdk.register(f"{name}-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!", name)
-    return sdk
 
 
 def _assistant(server: ServerProcess) -> psutil.Process:
@@ -68,8 +61,8 @@ async def _step(
 
     try:
         for i in range(meetings):
-            listener = await _member(url, f"Listener{i}", media=False)
-            speaker = await _member(url, f"Speaker{i}", media=True)
+            listener = await _bot(url, f"Listener{i}", media=False)
+            speaker = await _bot(url, f"Speaker{i}")
             sdks += [listener, speaker]
             meeting = await listener.create_meeting()
             meeting.on(MeetingEvent.CAPTION, on_caption)

@@ -35,8 +35,9 @@ STEPS = (2, 4, 8, 12, 16, 20, 24, 28, 32)
 QUICK_STEPS = (2, 4)
 
 
-async def _bot(url: str, name: str) -> MeetingSDK:
-    sdk = MeetingSDK(SDKConfig.for_server(url, request_timeout=30))
+async def _bot(url: str, name: str, **config: Any) -> MeetingSDK:
+    """A signed-up member (``config``: more ``SDKConfig`` fields, e.g. ``media=False``)."""
+    sdk = MeetingSDK(SDKConfig.for_server(url, request_timeout=30, **config))
     await sdk.initialize()
     await sdk.register(f"{name}-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!", name)
     return sdk

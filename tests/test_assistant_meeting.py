@@ -24,7 +24,7 @@ from tests.utils.assistant import ASSISTANT_PASSWORD
 from tests.utils.browser import Chromium
 from tests.utils.sdk import Recorder, signed_in
 from tests.utils.server import ServerProcess
-from tests.utils.speech import conversation, write_wav
+from tests.utils.speech import fake_capture_wav
 from tests.utils.webapp import AppUser
 
 CAPTION_TIMEOUT = 60.0  # seconds for a sentence to come back as a final caption
@@ -49,8 +49,7 @@ def assistant_server(start: Callable[..., ServerProcess]) -> ServerProcess:
 def spoken_wav(path: Path, texts: tuple[str, ...]) -> Path:
     """``texts`` with pauses, after 3 s of silence (the links to the assistant connect
     meanwhile), as a 48 kHz WAV for a participant's microphone."""
-    said = conversation(texts, lead=3.0, rate=48000)
-    return write_wav(path, said.samples, 48000)
+    return fake_capture_wav(path, texts, lead=3.0)
 
 
 async def speaker(url: str, name: str, number: str, wav: Path) -> tuple[MeetingSDK, Meeting]:

@@ -172,9 +172,11 @@ def conversation(
     return Conversation(np.concatenate(parts), rate, tuple(texts), tuple(spans))
 
 
-def fake_capture_wav(path: Path, texts: tuple[str, ...] | list[str], voice: str = EN_VOICE) -> Path:
-    """A 48 kHz mono WAV of ``texts`` with pauses: for Chromium's
-    ``--use-file-for-fake-audio-capture=<path>`` (it loops the file) or a Python participant's
-    audio track."""
-    said = conversation(texts, voice, rate=48000)
+def fake_capture_wav(
+    path: Path, texts: tuple[str, ...] | list[str], voice: str = EN_VOICE, lead: float = 0.5
+) -> Path:
+    """A 48 kHz mono WAV of ``texts`` with pauses (``lead`` seconds of silence first): for
+    Chromium's ``--use-file-for-fake-audio-capture=<path>`` (it loops the file) or a Python
+    participant's audio track."""
+    said = conversation(texts, voice, rate=48000, lead=lead)
     return write_wav(path, said.samples, 48000)

@@ -51,8 +51,6 @@ class Captioner:
         self._working = False  # a job is being transcribed or delivered
         # One thread: the engine is not shared between threads, and it uses the cores itself.
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="transcribe")
-        self.transcribed_seconds = 0.0  # audio transcribed, and time spent: the real-time factor
-        self.busy_seconds = 0.0
 
     def submit(
         self, speaker: Speaker, utterance: Utterance, language: str, deliver: Deliver
@@ -91,6 +89,12 @@ class Captioner:
         finally:
             self._thread.shutdown(wait=False, cancel_futures=True)
 
+    def _text_of(self, job: _Job) -> str:
+        """In the transcription thread: the engine for the job's language (loaded on first
+        use), then its text."""
+        language = None if job.language == "auto" else job.language
+        return self._transcriber(job.language).transcribe(job.utterance.audio, language)
+
     def _next(self) -> _Job | None:
         if self._finals:
             return self._finals.popleft()
@@ -101,17 +105,11 @@ class Captioner:
 
     async def _transcribe(self, job: _Job) -> None:
         loop = asyncio.get_running_loop()
-        started = loop.time()
         try:
-            engine = await loop.run_in_executor(self._thread, self._transcriber, job.language)
-            language = None if job.language == "auto" else job.language
-            audio = job.utterance.audio
-            text = await loop.run_in_executor(self._thread, engine.transcribe, audio, language)
+            text = await loop.run_in_executor(self._thread, self._text_of, job)
         except Exception:  # one bad utterance (or engine) must not stop the captions
             log.exception("meeting %s: transcription failed", job.speaker[0])
             return
-        self.busy_seconds += loop.time() - started
-        self.transcribed_seconds += (job.utterance.end_ms - job.utterance.start_ms) / 1000
         text = text.strip()
         if not text:
             return

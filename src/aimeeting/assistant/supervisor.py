@@ -50,10 +50,6 @@ class AssistantProcess:
                 child.wait()
         self._thread.join(STOP_TIMEOUT)
 
-    @property
-    def pid(self) -> int | None:
-        return self._child.pid if self._child is not None else None
-
     def _keep_running(self) -> None:
         pause = FIRST_PAUSE
         while True:

@@ -10,12 +10,11 @@ from typing import cast
 from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aimeeting.protocol import ErrorCode
 from aimeeting.server.chat.schemas import ChatHistory, ChatMessage
 from aimeeting.server.db import Database, models
-from aimeeting.server.errors import InvalidInput
-from aimeeting.server.ids import Clock, is_well_formed, new_id
+from aimeeting.server.ids import Clock, new_id
 from aimeeting.server.meetings.service import MeetingService
+from aimeeting.server.pages import beyond, cursor_row
 from aimeeting.server.users.schemas import PublicUser
 
 
@@ -125,24 +124,16 @@ class ChatService:
         )
         async with self.db.read() as session:
             if before is not None:
-                cursor = (
-                    await session.get(models.ChatMessage, before)
-                    if is_well_formed("msg", before)
-                    else None
+                cursor = await cursor_row(
+                    session,
+                    models.ChatMessage,
+                    before,
+                    prefix="msg",
+                    meeting_id=meeting_id,
+                    field="before",
+                    what="message",
                 )
-                if cursor is None or cursor.meeting_id != meeting_id:
-                    raise InvalidInput(
-                        ErrorCode.INVALID_PARAMETER, {"before": "not a message of this meeting"}
-                    )
-                query = query.where(
-                    or_(
-                        models.ChatMessage.created_at < cursor.created_at,
-                        and_(
-                            models.ChatMessage.created_at == cursor.created_at,
-                            models.ChatMessage.id < cursor.id,
-                        ),
-                    )
-                )
+                query = query.where(beyond(models.ChatMessage, cursor, later=False))
             rows = (
                 await session.execute(
                     query.order_by(

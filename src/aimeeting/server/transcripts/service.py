@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import Select, exists, select
 
-from aimeeting.protocol import ErrorCode
 from aimeeting.server.db import Database, models
-from aimeeting.server.errors import InvalidInput
-from aimeeting.server.ids import Clock, is_well_formed, new_id
+from aimeeting.server.ids import Clock, new_id
 from aimeeting.server.meetings.service import MeetingService
+from aimeeting.server.pages import beyond, cursor_row
 from aimeeting.server.transcripts.schemas import TranscriptPage, TranscriptSegment
 
 _ORDER = (models.TranscriptSegment.created_at, models.TranscriptSegment.id)
@@ -71,16 +70,16 @@ class TranscriptService:
         query = self._query(meeting_id)
         async with self.db.read() as session:
             if after is not None:
-                cursor = (
-                    await session.get(models.TranscriptSegment, after)
-                    if is_well_formed("seg", after)
-                    else None
+                cursor = await cursor_row(
+                    session,
+                    models.TranscriptSegment,
+                    after,
+                    prefix="seg",
+                    meeting_id=meeting_id,
+                    field="after",
+                    what="segment",
                 )
-                if cursor is None or cursor.meeting_id != meeting_id:
-                    raise InvalidInput(
-                        ErrorCode.INVALID_PARAMETER, {"after": "not a segment of this meeting"}
-                    )
-                query = query.where(_after(cursor))
+                query = query.where(beyond(models.TranscriptSegment, cursor, later=True))
             rows = (await session.execute(query.limit(limit + 1))).all()
         items = [_out(segment, nickname) for segment, nickname in rows]
         return TranscriptPage(items=items[:limit], has_more=len(items) > limit)
@@ -99,17 +98,6 @@ class TranscriptService:
             .where(models.TranscriptSegment.meeting_id == meeting_id)
             .order_by(*_ORDER)
         )
-
-
-def _after(cursor: models.TranscriptSegment) -> ColumnElement[bool]:
-    """Keyset condition: stored after ``cursor``."""
-    return or_(
-        models.TranscriptSegment.created_at > cursor.created_at,
-        and_(
-            models.TranscriptSegment.created_at == cursor.created_at,
-            models.TranscriptSegment.id > cursor.id,
-        ),
-    )
 
 
 def _out(segment: models.TranscriptSegment, nickname: str) -> TranscriptSegment:
