@@ -5,7 +5,7 @@
 import { MeetingEvent } from "@aimeeting/sdk";
 import type { CaptionEvent, Meeting, MeetingSDK, Summary, TranscriptSegment } from "@aimeeting/sdk";
 
-import { h, show } from "../dom.js";
+import { h, icon, show } from "../dom.js";
 import { errorText, language, t } from "../i18n.js";
 
 const CAPTION_SHOWN_MS = 6_000; // a caption stays this long after its speaker's last words
@@ -22,7 +22,7 @@ export class AssistantControl {
 
   constructor(private readonly meeting: Meeting, private readonly run: (action: () => Promise<unknown>) => Promise<void>) {
     this.button = h("button", { class: "control", "aria-pressed": "false", id: "assistant-button", onclick: () => void this.toggle() },
-      h("span", {}, t("inviteAssistant")));
+      icon("assistant"), h("span", {}, t("inviteAssistant")));
     void this.refresh();
     // Another member may invite or dismiss it: its seat coming or going says so.
     const changed = (event: { userId: string }) => event.userId === this.userId && void this.refresh();
@@ -59,7 +59,7 @@ export class Captions {
 
   constructor(private readonly meeting: Meeting, private readonly transcript: TranscriptPanel) {
     this.button = h("button", { class: "control", "aria-pressed": String(this.on), id: "captions-button", onclick: () => this.toggle() },
-      h("span", {}, "CC"), h("span", { class: "visually-hidden" }, t("captions")));
+      icon("cc"), h("span", {}, t("captions")));
     this.element.hidden = !this.on;
     meeting.on(MeetingEvent.CAPTION, (event: CaptionEvent) => this.add(event));
   }
@@ -93,7 +93,7 @@ export class Captions {
 /** What was said so far: the stored transcript, then each final caption as it comes. */
 export class TranscriptPanel {
   readonly element = h("div", { class: "transcript" });
-  private readonly list = h("ol", { class: "messages", "aria-label": t("transcript") });
+  private readonly list = h("ol", { class: "messages", tabindex: 0, "aria-label": t("transcript") });
   private readonly error = h("p", { class: "error", role: "alert" });
   private readonly seen = new Set<string>(); // "userId@startMs": a live caption also stored
 

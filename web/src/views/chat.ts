@@ -6,7 +6,8 @@ import { errorText, language, t } from "../i18n.js";
 
 export class ChatPanel {
   readonly element: HTMLElement;
-  private readonly list = h("ol", { class: "messages", "aria-live": "polite", "aria-label": t("chat") });
+  // Focusable: a list that scrolls must be reachable from the keyboard.
+  private readonly list = h("ol", { class: "messages", tabindex: 0, "aria-live": "polite", "aria-label": t("chat") });
   private readonly error = h("p", { class: "error", role: "alert" });
   private readonly input = h("input", { type: "text", maxLength: 2000, autocomplete: "off", id: "chat-input" });
   private readonly seen = new Set<string>();

@@ -48,7 +48,7 @@ export function meetingView(app: App, meeting: Meeting): void {
   const devicesButton = h("button", { class: "control", "aria-expanded": "false", "aria-controls": "side-panel", onclick: () => setPanel("devices") },
     icon("gear"), h("span", {}, t("devices")));
   const transcriptButton = h("button", { class: "control", "aria-expanded": "false", "aria-controls": "side-panel", onclick: () => setPanel("transcript") },
-    h("span", {}, t("transcript")));
+    icon("transcript"), h("span", {}, t("transcript")));
   const assistant = new AssistantControl(meeting, (action) => run(action));
   const leaveButton = h("button", { class: "control danger", onclick: () => void leave() }, icon("leave"), h("span", {}, t("leave")));
   const endDialog = confirmEnd(() => void run(() => meeting.end()));
