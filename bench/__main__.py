@@ -3,9 +3,11 @@ keep the figures (JSON in bench/results/, plots in docs/img/; ``--quick`` runs g
 bench/results/quick/ and are the CI smoke test).
 
 Scenarios: ``rest``, ``hold``, ``fanout``, ``joinstorm``, ``media`` (browsers, as root),
-``webapp`` (a browser), ``pybots`` (Python media bots, as root), ``speech`` (the assistant's
+``webapp`` (a browser), ``pybots`` (Python media bots, as root), ``reconnectstorm`` (every member's
+node restarted or killed: until all are back in their rooms), ``speech`` (the assistant's
 speech to text: accuracy and speed), ``assistant`` (caption latency and meetings per assistant
-process, as root), ``all``;
+process, as root), ``soak`` (2,000 idle and 200 chatting connections for an hour: memory and
+open files over time; not part of ``all``), ``all``;
 ``report`` prints the markdown tables of docs/benchmarks.md from the results, ``plots`` redraws
 the PNGs.
 """
@@ -25,16 +27,30 @@ from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
-from bench import fanout, hold, joinstorm, media, plots, pybots, report, rest, webapp
+from bench import (
+    fanout,
+    hold,
+    joinstorm,
+    media,
+    plots,
+    pybots,
+    reconnectstorm,
+    report,
+    rest,
+    soak,
+    webapp,
+)
 from bench.targets import TARGETS
 from bench.wsload import raise_fd_limit
-from tests.utils.server import ServerProcess
+from harness.server import ServerProcess
 
 RESULTS = Path(__file__).with_name("results")
+STORM_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/aimeeting_bench"
 QUICK_RESULTS = RESULTS / "quick"
 SCENARIOS = (
-    *("rest", "hold", "fanout", "joinstorm", "media", "webapp", "pybots", "speech", "assistant"),
-    *("all", "report", "plots"),
+    *("rest", "hold", "fanout", "joinstorm", "reconnectstorm", "media", "webapp", "pybots"),
+    *("speech", "assistant"),
+    *("soak", "all", "report", "plots"),
 )
 
 
@@ -77,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
         default=2000,
         help="GET /users/me open-loop phase in req/s (0: skip)",
     )
+    group.add_argument(
+        "--phases",
+        help=f"only these phases, e.g. join (of {','.join(rest.PHASES)}; "
+        "written to partial-rest-<phases>-<database>.json)",
+    )
     group = parser.add_argument_group("hold")
     group.add_argument("--steps", help="connections per step, e.g. 1000,2000,5000")
     group.add_argument("--ping-interval", type=float, help="seconds (default 30, quick 2)")
@@ -88,12 +109,51 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send chats without the retry key (what ours' dedup costs)",
     )
+    group.add_argument(
+        "--kind",
+        choices=fanout.KINDS,
+        default="chat",
+        help="chat (to the room, stored) or signal (webrtc_signal to one member; ours, bare)",
+    )
     group = parser.add_argument_group("joinstorm")
     group.add_argument("--users", type=int, help="default 2000, quick 200")
+    group.add_argument(
+        "--profile", type=Path, help="py-spy the server during the storm, to this file (raw)"
+    )
+    group = parser.add_argument_group("reconnectstorm")
+    group.add_argument(
+        "--mode",
+        choices=(*reconnectstorm.MODES, "both"),
+        default="both",
+        help="restart: one SQLite node SIGTERM'd and started again; failover: one of two "
+        "nodes (PostgreSQL, Redis) killed; both (default)",
+    )
+    group.add_argument("--members", type=int, help="default 5000, quick 200 (rooms of 4)")
+    group.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379",
+        help="failover: the Redis server (a database number 1-15 is claimed for the run)",
+    )
+    group.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="FILE",
+        help="record the storm's node with py-spy (15 s; .txt: raw, else speedscope)",
+    )
     group = parser.add_argument_group("media")
     group.add_argument("--joins", type=int, help="joins per meeting size (default 20, quick 3)")
     group = parser.add_argument_group("pybots")
     group.add_argument("--bots", help="bots per capacity step, e.g. 2,4,8 (default 2,4,…,32)")
+    group = parser.add_argument_group("soak")
+    group.add_argument("--minutes", type=float, help="how long to hold (default 60, quick 1)")
+    group.add_argument("--idle", type=int, help="idle connections (default 2000, quick 80)")
+    group.add_argument("--chatting", type=int, help="chatting connections (default 200, quick 32)")
+    group.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="soak: default SQLite in a temporary data dir; reconnectstorm --mode failover: the "
+        f"server to make a database of its own on (default {STORM_POSTGRES})",
+    )
     group = parser.add_argument_group("webapp")
     group.add_argument("--loads", type=int, help="page loads, cold and warm (default 20, quick 3)")
     return parser
@@ -120,7 +180,14 @@ def _floats(text: str | None, default: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(float(x) for x in text.split(",")) if text else default
 
 
-def _save(args: argparse.Namespace, name: str, figures: dict[str, Any], started: float) -> None:
+def _save(
+    args: argparse.Namespace,
+    name: str,
+    figures: dict[str, Any],
+    started: float,
+    *,
+    quiet: bool = False,
+) -> None:
     result = {
         "scenario": name.split("-")[0],
         "quick": args.quick,
@@ -136,10 +203,14 @@ def _save(args: argparse.Namespace, name: str, figures: dict[str, Any], started:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"bench: wrote {path}", file=sys.stderr)
+    if not quiet:
+        print(f"bench: wrote {path}", file=sys.stderr)
 
 
 def run_rest(args: argparse.Namespace) -> int:
+    phases = tuple(args.phases.split(",")) if args.phases else rest.PHASES
+    if unknown := set(phases) - set(rest.PHASES):
+        raise SystemExit(f"unknown --phases {sorted(unknown)}: choose from {rest.PHASES}")
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     env = {
         # The shipped defaults (bcrypt cost 12, info logs) except: logins are not throttled,
@@ -166,10 +237,15 @@ def run_rest(args: argparse.Namespace) -> int:
             seconds=seconds,
             processes=args.processes or 1,
             open_loop_rate=args.open_loop_rate,
+            phases=phases,
         )
     database = "postgresql" if args.database_url else "sqlite"
-    _save(args, f"rest-{database}", {"database": database, **figures}, started)
+    name = "rest"  # a partial run never overwrites the full run's file
+    if phases != rest.PHASES:
+        name = f"partial-rest-{'-'.join(phases)}"
+    _save(args, f"{name}-{database}", {"database": database, **figures}, started)
     errors = sum(phase["errors"] for phase in figures["phases"])
+    errors += figures["open_loop"]["errors"] if figures["open_loop"] else 0
     return 1 if errors else 0
 
 
@@ -201,8 +277,10 @@ def run_fanout(args: argparse.Namespace) -> int:
             processes=args.processes or 2,
             drain=2.0 if args.quick else 3.0,
             retry_key=not args.no_client_msg_id,
+            kind=args.kind,
         )
         suffix = "-no-client-msg-id" if args.no_client_msg_id else ""
+        suffix += "-signal" if args.kind == "signal" else ""
         _save(args, f"fanout-{target}{suffix}", figures, started)
         failed += bool(figures["connect_failures"]) or not figures["steps"]
     return 1 if failed else 0
@@ -211,10 +289,30 @@ def run_fanout(args: argparse.Namespace) -> int:
 def run_joinstorm(args: argparse.Namespace) -> int:
     started = time.monotonic()
     figures = joinstorm.run(
-        users=args.users or (200 if args.quick else 2000), processes=args.processes or 2
+        users=args.users or (200 if args.quick else 2000),
+        processes=args.processes or 2,
+        profile=args.profile,
     )
     _save(args, "joinstorm-ours", figures, started)
     return 1 if figures["errors"] or figures["complete"] != figures["users"] else 0
+
+
+def run_reconnectstorm(args: argparse.Namespace) -> int:
+    modes = reconnectstorm.MODES if args.mode == "both" else (args.mode,)
+    status = 0
+    for mode in modes:
+        started, args.load_before = time.monotonic(), _load()
+        figures = reconnectstorm.run(
+            mode=mode,
+            members=args.members or (200 if args.quick else 5000),
+            processes=args.processes or 2,
+            postgres=args.postgres or STORM_POSTGRES,
+            redis_url=args.redis_url,
+            profile=args.py_spy,
+        )
+        _save(args, f"reconnectstorm-{mode}", figures, started)
+        status |= reconnectstorm.failed(figures)
+    return status
 
 
 def _in_browser(
@@ -268,6 +366,24 @@ def run_assistant(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_soak(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    name = "soak-postgresql" if args.postgres else "soak-sqlite"
+    figures = soak.run(
+        idle=args.idle or (80 if args.quick else 2000),
+        chatting=args.chatting or (32 if args.quick else 200),
+        minutes=args.minutes or (1.0 if args.quick else 60.0),
+        sample_seconds=args.seconds or (5.0 if args.quick else 30.0),
+        chat_period=5.0,
+        processes=args.processes or 2,
+        database_url=args.postgres,
+        save=lambda figures: _save(args, name, figures, started, quiet=True),
+    )
+    print(f"bench: wrote {_folder(args) / name}.json", file=sys.stderr)
+    faults = sum(figures[kind] for kind in soak.KINDS)
+    return 1 if faults or figures["connect_failed"] or figures["drops"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.load_before = _load()
@@ -281,14 +397,16 @@ def main(argv: list[str] | None = None) -> int:
         "hold": run_hold,
         "fanout": run_fanout,
         "joinstorm": run_joinstorm,
+        "reconnectstorm": run_reconnectstorm,
         "media": run_media,
         "webapp": run_webapp,
         "pybots": run_pybots,
         "speech": run_speech,
         "assistant": run_assistant,
+        "soak": run_soak,
     }
     names = (
-        list(runs)
+        [name for name in runs if name != "soak"]
         if args.scenario == "all"
         else []
         if args.scenario == "plots"

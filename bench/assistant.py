@@ -28,9 +28,9 @@ from aiortc.contrib.media import MediaPlayer
 from aimeeting import CaptionEvent, JoinMeetingOptions, MeetingEvent, MeetingSDK
 from bench.media import SERVER_ENV, _summary
 from bench.pybots import _bot
-from tests.utils.netns import private_network
-from tests.utils.server import ServerProcess
-from tests.utils.speech import EN_SENTENCES, conversation, write_wav
+from harness.netns import private_network
+from harness.server import ServerProcess
+from harness.speech import EN_SENTENCES, conversation, write_wav
 
 STEPS = (1, 2, 4, 6)
 QUICK_STEPS = (1,)

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.wsload import percentile
-from tests.utils.browser import Chromium
-from tests.utils.netns import private_network
-from tests.utils.sdk_page import SdkUser
-from tests.utils.server import ServerProcess
+from harness.browser import Chromium
+from harness.netns import private_network
+from harness.sdk_page import SdkUser
+from harness.server import ServerProcess
 
 FRAME_TIMEOUT = 30.0
 # The server's defaults, but bcrypt at its cheapest: sign-ups are not what is measured.

@@ -24,7 +24,7 @@ import psutil  # type: ignore[import-untyped]
 from bench import accounts, hold
 from bench.targets import ROOT, ours_env
 from bench.wsload import WorkerPool, raise_fd_limit, shard
-from tests.utils.server import free_port
+from harness.server import free_port
 
 
 def _snapshot(process: subprocess.Popen[bytes], path: Path) -> str:

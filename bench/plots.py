@@ -25,6 +25,13 @@ def load(folder: Path, scenario: str) -> dict[str, dict[str, Any]]:
     return {t: found[t] for t in sorted(found, key=lambda t: ORDER.index(t) if t in ORDER else 9)}
 
 
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _fanout(results: dict[str, dict[str, Any]], out: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
     for target, result in results.items():
@@ -42,11 +49,7 @@ def _fanout(results: dict[str, dict[str, Any]], out: Path) -> Path:
         axis.legend()
     rooms = next(iter(results.values()))["rooms"]
     fig.suptitle(f"Chat fan-out: {rooms} rooms × 4, latency against load")
-    fig.tight_layout()
-    path = out / "fanout-latency.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "fanout-latency.png")
 
 
 def _hold(results: dict[str, dict[str, Any]], out: Path) -> Path:
@@ -64,11 +67,82 @@ def _hold(results: dict[str, dict[str, Any]], out: Path) -> Path:
         axis.grid(True, alpha=0.3)
         axis.legend()
     fig.suptitle("Hold: memory and heartbeat latency against connections")
-    fig.tight_layout()
-    path = out / "hold.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, out / "hold.png")
+
+
+def _soak(results: dict[str, dict[str, Any]], out: Path) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
+    for database, result in results.items():
+        samples = result["samples"]
+        minutes = [s["seconds"] / 60 for s in samples]
+        axes[0].plot(minutes, [s["server_rss_mb"] for s in samples], label=f"server ({database})")
+        axes[0].plot(minutes, [s["generator_rss_mb"] for s in samples], label="load generator")
+        axes[1].plot(minutes, [s["server_fds"] for s in samples], label=f"server ({database})")
+        warmup = result["warmup_seconds"] / 60
+        for axis in axes:
+            axis.axvline(warmup, color="grey", linestyle=":", linewidth=1)
+    axes[0].set_ylabel("RSS (MB)")
+    axes[0].set_ylim(bottom=0)
+    axes[1].set_ylabel("open file descriptors")
+    axes[1].set_ylim(bottom=0)
+    for axis in axes:
+        axis.set_xlabel("minutes held (dotted: end of warm-up)")
+        axis.grid(True, alpha=0.3)
+        axis.legend()
+    first = next(iter(results.values()))
+    fig.suptitle(
+        f"Soak: {first['idle_connections']:,} idle + {first['chatting_connections']} chatting "
+        "connections, memory and open files over time"
+    )
+    return _save(fig, out / "soak.png")
+
+
+def _joinstorm(result: dict[str, Any], out: Path) -> Path:
+    timeline = result["timeline"]
+    seconds = [ms / 1000 for ms in timeline["ms"]]
+    fig, axis = plt.subplots(figsize=(8, 4.2))
+    axis.plot(seconds, timeline["rest_joins"], label="REST joins answered")
+    axis.plot(seconds, timeline["seen_everyone"], label="members who have seen everyone")
+    if result.get("signaling"):
+        axis.plot(seconds, timeline["every_signal"], label="members with every signal")
+    axis.axvline(4, color="grey", linestyle="--", linewidth=1)  # issue 14's target
+    axis.set_xlabel("seconds since the storm began (dashed: the 4 s target)")
+    axis.set_ylabel("users")
+    axis.set_ylim(0, result["users"] * 1.05)
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="lower right")
+    fig.suptitle(
+        f"Join storm: {result['users']:,} users into {result['meetings']:,} meetings\n"
+        f"REST join + join_room + full mesh signaling ({result.get('candidates', 0)} candidates)"
+    )
+    return _save(fig, out / "joinstorm.png")
+
+
+def _reconnectstorm(results: dict[str, dict[str, Any]], out: Path) -> Path:
+    fig, axis = plt.subplots(figsize=(8, 4.2))
+    for mode, result in results.items():
+        curve = result["back_ms_curve"]
+        what = "restarted (SQLite)" if mode == "restart" else "killed, clients to the other"
+        axis.plot(
+            [0.0] + [ms / 1000 for ms, _ in curve],
+            [0] + [n for _, n in curve],
+            label=f"{mode}: node {what}",
+            drawstyle="steps-post",
+        )
+        if result.get("node_back_ms"):
+            axis.axvline(result["node_back_ms"] / 1000, color="grey", linestyle=":", linewidth=1)
+    axis.axvline(10, color="grey", linestyle="--", linewidth=1)  # issue 14's target
+    axis.set_xlabel("seconds since the node went (dashed: the 10 s target; dotted: node up again)")
+    axis.set_ylabel("members back in their rooms, seat kept")
+    axis.set_ylim(bottom=0)
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="lower right")
+    first = next(iter(results.values()))
+    fig.suptitle(
+        f"Reconnect storm: {first['members']:,} members in {first['rooms']:,} rooms of 4, "
+        "SDK backoff with jitter"
+    )
+    return _save(fig, out / "reconnectstorm.png")
 
 
 def draw(folder: Path, out: Path) -> list[Path]:
@@ -78,4 +152,11 @@ def draw(folder: Path, out: Path) -> list[Path]:
         written.append(_fanout(results, out))
     if results := load(folder, "hold"):
         written.append(_hold(results, out))
+    if results := load(folder, "soak"):
+        written.append(_soak(results, out))
+    storm = load(folder, "joinstorm").get("ours")
+    if storm is not None and "timeline" in storm:
+        written.append(_joinstorm(storm, out))
+    if results := load(folder, "reconnectstorm"):
+        written.append(_reconnectstorm(results, out))
     return written

@@ -27,8 +27,8 @@ from aimeeting import CreateMeetingOptions, JoinMeetingOptions, MeetingEvent, Me
 from aimeeting.sdk import Meeting, TrackAddedEvent
 from aimeeting.sdk.media.sources import PictureTrack, ToneTrack, name_card
 from bench.media import SERVER_ENV, _summary
-from tests.utils.netns import private_network
-from tests.utils.server import ServerProcess
+from harness.netns import private_network
+from harness.server import ServerProcess
 
 FPS = 15
 STEPS = (2, 4, 8, 12, 16, 20, 24, 28, 32)

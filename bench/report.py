@@ -134,14 +134,18 @@ def hold_table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def joinstorm_table(result: dict[str, Any]) -> str:
+    signaling = result.get("signaling", False)  # runs before the mesh was added had none
     row = [
         _n(result["users"]),
         _n(result["meetings"]),
         f"{result['complete']}/{result['users']}",
         _n(result["rest_joins_done_ms"]),
+        _n(result["all_seen_ms"]),
+        _n(result.get("storm_done_ms")) if signaling else "—",
         _n(result["member_p50_ms"]),
         _n(result["member_p99_ms"]),
-        _n(result["all_seen_ms"]),
+        _n(result.get("signals_received")) if signaling else "—",
+        _n(result.get("signals_refused")) if signaling else "—",
         _n(result["server_cpu_seconds"], 1),
         str(result["errors"]),
         _load_note(result),
@@ -151,14 +155,58 @@ def joinstorm_table(result: dict[str, Any]) -> str:
         "meetings",
         "complete",
         "all REST joins done (ms)",
-        "member p50 (ms)",
-        "member p99 (ms)",
         "everyone has seen everyone (ms)",
+        "every signal delivered (ms)",
+        "member done p50 (ms)",
+        "member done p99 (ms)",
+        "signals delivered",
+        "signals refused (peer not in yet)",
         "server CPU (s)",
         "errors",
         "machine load",
     ]
     return _table(head, [row])
+
+
+def reconnectstorm_table(results: dict[str, dict[str, Any]]) -> str:
+    rows = [
+        [
+            mode,
+            r["database"],
+            _n(r["members"]),
+            f"{r['back']}/{r['members']}",
+            _n(r.get("node_exit_ms")),
+            _n(r.get("node_back_ms")),
+            _n(r["first_back_ms"]),
+            _n(r["back_p50_ms"]),
+            _n(r["back_p99_ms"]),
+            _n(r["all_back_ms"]),
+            f"{r['seats_lost'] + r['rest_seats_missing']} / {r['user_left_seen']}",
+            f"{r['chat_acked']} acked, {r['chat_lost']} lost, {r['chat_duplicated']} doubled",
+            _n(r["server_cpu_seconds_after_event"], 1),
+            str(r["errors"]),
+            _load_note(r),
+        ]
+        for mode, r in results.items()
+    ]
+    head = [
+        "mode",
+        "database",
+        "members",
+        "back",
+        "node gone (ms)",
+        "node up again (ms)",
+        "first back (ms)",
+        "p50 (ms)",
+        "p99 (ms)",
+        "**all back, seats kept (ms)**",
+        "seats lost / user_left seen",
+        "chat through the storm",
+        "server CPU (s)",
+        "errors",
+        "machine load",
+    ]
+    return _table(head, rows)
 
 
 def rest_table(folder: Path) -> str:
@@ -196,6 +244,52 @@ def rest_table(folder: Path) -> str:
     return _table(head, rows)
 
 
+def soak_table(results: dict[str, dict[str, Any]]) -> str:
+    rows = []
+    for database, r in results.items():
+        rows.append(
+            [
+                database,
+                f"{r['connected']:,}/{r['idle_connections'] + r['chatting_connections']:,}",
+                f"{r['samples'][-1]['seconds'] / 60:.0f} min" if r["samples"] else "–",
+                _n(r["server_rss_after_open_mb"], 1),
+                _n(r["server_rss_after_warmup_mb"], 1),
+                _n(r["server_rss_at_end_mb"], 1),
+                _n(r["server_rss_growth_pct"], 2) + " %",
+                f"{r['server_fds_after_open']:,} → {r['server_fds_at_end']:,}",
+                _n(r["generator_rss_after_warmup_mb"], 1)
+                + " → "
+                + _n(r["generator_rss_at_end_mb"], 1),
+                _n(r["sent"]),
+                _n(r["checked_messages"]),
+                f"{r['lost']}/{r['duplicated']}/{r['reordered']}/{r['unexpected']}",
+                _n(r["latency_p50_ms_median_of_samples"], 1),
+                _n(r["latency_p99_ms_worst_sample"], 1),
+                f"{r['drops']}/{r['errors']}",
+                _n(r["server_cpu_cores_mean"], 3),
+            ]
+        )
+    head = [
+        "database",
+        "connected",
+        "held",
+        "server RSS after open (MB)",
+        "after warm-up",
+        "at end",
+        "growth",
+        "server fds (open → end)",
+        "generator RSS (warm-up → end)",
+        "chat sent",
+        "checked",
+        "lost/dup/reordered/unexpected",
+        "latency p50 ms (median of samples)",
+        "p99 ms (worst sample)",
+        "drops/errors",
+        "server CPU (cores)",
+    ]
+    return _table(head, rows)
+
+
 def render(folder: Path) -> str:
     parts = [f"<!-- python -m bench report: from {folder} -->"]
     if any(folder.glob("rest-*.json")):
@@ -208,4 +302,8 @@ def render(folder: Path) -> str:
     storm = folder / "joinstorm-ours.json"
     if storm.exists():
         parts += ["### Join storm", joinstorm_table(json.loads(storm.read_text()))]
+    if reconnect := load(folder, "reconnectstorm"):
+        parts += ["### Reconnect storm", reconnectstorm_table(reconnect)]
+    if soak := load(folder, "soak"):
+        parts += ["### Soak", soak_table(soak)]
     return "\n\n".join(parts) + "\n"

@@ -1,6 +1,6 @@
 """Scenario ``speech``: the assistant's offline speech to text, accuracy and speed.
 
-Sentences spoken by espeak-ng (tests/utils/speech.py: 10 English meeting sentences in its
+Sentences spoken by espeak-ng (harness/speech.py: 10 English meeting sentences in its
 American voice, 10 Mandarin ones in its Mandarin dictionary and pinyin voice), transcribed one
 at a time, as the assistant transcribes utterances:
 
@@ -28,7 +28,7 @@ import numpy as np
 from aimeeting.assistant import speech as engine
 from aimeeting.assistant.accuracy import char_errors, word_errors
 from aimeeting.assistant.models import model_dir
-from tests.utils.speech import (
+from harness.speech import (
     EN_SENTENCES,
     EN_VOICE,
     ZH_SENTENCES,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil  # type: ignore[import-untyped]
 
-from tests.utils.server import ServerProcess, free_port
+from harness.server import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = Path(__file__).with_name("peers") / "node"

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.wsload import percentile
-from tests.utils.browser import Chromium
-from tests.utils.server import ServerProcess
+from harness.browser import Chromium
+from harness.server import ServerProcess
 
 # Milliseconds since navigation start at which the sign-in form appeared in the page.
 USABLE_AT_JS = """

@@ -9,7 +9,7 @@ gets fresh processes, started and ended inside the test's own namespace:
 - ``netns_start_server(**env)``: a real ``aimeeting serve`` (SQLite) in the namespace,
   ``env`` as ``start_server``'s (``reconnect_grace=2`` → ``AIMEETING_RECONNECT_GRACE=2``);
   ``netns_server`` is one with the defaults of ``NETNS_SERVER_ENV``.
-- ``launch_chromium(**options)``: a started ``tests.utils.browser.Chromium`` (options as its
+- ``launch_chromium(**options)``: a started ``harness.browser.Chromium`` (options as its
   constructor's: ``fake_ui``, ``fake_audio_file``, ``fake_cameras``, ``extra_args``, ``name``);
   ``chromium`` is one with the defaults.
 - ``turn_server``: coturn in the namespace (``tests.utils.turn.TurnServer``);
@@ -45,10 +45,10 @@ from typing import Any
 
 import pytest
 
-from tests.utils.browser import Chromium, browser_missing
-from tests.utils.netns import NamespaceGuard, PrivateNetwork, unavailable_reason
-from tests.utils.netns import private_network as enter_private_network
-from tests.utils.server import ServerProcess
+from harness.browser import Chromium, browser_missing
+from harness.netns import NamespaceGuard, PrivateNetwork, unavailable_reason
+from harness.netns import private_network as enter_private_network
+from harness.server import ServerProcess
 from tests.utils.turn import TurnServer, turn_tools_missing
 
 # Short WebSocket timings, so that drop/rejoin tests never wait long.

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.utils.cluster import JWT_SECRET, RedisDatabases
-from tests.utils.server import ServerProcess
+from harness.server import ServerProcess
+from tests.utils.cluster import JWT_SECRET, RedisDatabases, RedisProcess
 
 PG_URL = os.environ.get("AIMEETING_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("AIMEETING_TEST_REDIS_URL")
@@ -80,6 +80,14 @@ def redis_db() -> Iterator[Callable[[], str]]:
     databases.release_all()
 
 
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A ``redis-server`` of the test's own, which it may kill and start again (an outage)."""
+    redis = RedisProcess(tmp_path / "redis").start()
+    yield redis
+    redis.kill()
+
+
 @pytest.fixture(scope="session")
 def start_nodes(
     start_server: Callable[..., ServerProcess], postgres_url: Callable[[], str]
@@ -114,12 +122,16 @@ def base_url(server: ServerProcess) -> str:
     return server.url
 
 
-def contract_dir() -> Path:
-    configured = os.environ.get("AIMEETING_CONTRACT_SPEC")
-    if configured:
-        return Path(configured).parent
-    return Path(__file__).resolve().parents[2] / "shared" / "contract"
-
-
 # End-to-end media tests (private network namespace, server, Chromium, coturn inside it).
 pytest_plugins = ["tests.browser_fixtures"]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figure docs/reliability.md quotes: chat messages the history checker checked."""
+    from harness.history import TOTALS
+
+    if TOTALS.messages:
+        terminalreporter.write_line(
+            f"history checker: {TOTALS.messages} chat messages checked, "
+            f"{TOTALS.deliveries} deliveries, {TOTALS.faults} lost/duplicated/reordered/unexpected"
+        )

@@ -19,13 +19,15 @@ from typing import Any
 import pytest
 
 from aimeeting.server.summaries import extractive
+from harness.server import ServerProcess
 from tests.utils.api import (
     User,
     assert_error,
-    assert_ok,
     client,
     create_meeting,
+    detail,
     join,
+    ok,
     register,
 )
 from tests.utils.assistant import (
@@ -44,7 +46,6 @@ from tests.utils.assistant import (
     wait_summary,
 )
 from tests.utils.chat_completions import Answer, FakeChatCompletions
-from tests.utils.server import ServerProcess
 from tests.utils.ws import WsClient, enter_room, settle
 
 API_KEY = "sk-test-do-not-log-0123456789"
@@ -110,7 +111,7 @@ def slow_model_server(
 async def meetings() -> AsyncIterator[Meetings]:
     tracker = Meetings()
     yield tracker
-    await tracker.close()
+    await tracker.close_all()
 
 
 def end(user: User, meeting_id: str) -> None:
@@ -124,8 +125,7 @@ def rfc3339(ms: int) -> str:
 
 
 def seats(user: User, meeting_id: str) -> dict[str, dict[str, Any]]:
-    detail = assert_ok(user.get(f"/meetings/{meeting_id}"))
-    return {seat["user_id"]: seat for seat in detail["participants"]}
+    return {seat["user_id"]: seat for seat in detail(user, meeting_id)["participants"]}
 
 
 async def say_script(room: CaptionedMeeting) -> None:
@@ -160,7 +160,7 @@ def test_the_assistant_account_exists_and_nobody_can_register_its_email(url: str
 def test_the_creator_invites_without_a_seat_and_the_assistant_takes_one_muted(url: str) -> None:
     creator = register(url)
     meeting = create_meeting(creator)
-    state = assert_ok(invite(creator, meeting["id"]))
+    state = ok(invite(creator, meeting["id"]))
     assistant = log_in_assistant(url)
     assert state["active"] is True and state["user_id"] == assistant.id
     assert state["language"] == "en" and state["invited_by"] == creator.id
@@ -168,18 +168,18 @@ def test_the_creator_invites_without_a_seat_and_the_assistant_takes_one_muted(ur
     seat = seats(creator, meeting["id"])[assistant.id]
     assert seat["nickname"] == "Assistant"
     assert (seat["audio_muted"], seat["video_muted"]) == (True, True)
-    assert assert_ok(assistant_state(creator, meeting["id"])) == state
+    assert ok(assistant_state(creator, meeting["id"])) == state
 
 
 def test_a_seated_member_invites_and_dismisses(url: str) -> None:
     creator, member = register(url), register(url)
     meeting = create_meeting(creator)
     assert join(member, meeting["meeting_number"]).status_code == 200
-    assert assert_ok(invite(member, meeting["id"]))["invited_by"] == member.id
-    state = assert_ok(dismiss(member, meeting["id"]))
+    assert ok(invite(member, meeting["id"]))["invited_by"] == member.id
+    state = ok(dismiss(member, meeting["id"]))
     assert state["active"] is False and state["invited_by"] == member.id
-    assert assert_ok(dismiss(member, meeting["id"])) == state  # idempotent
-    assert assert_ok(assistant_state(creator, meeting["id"]))["active"] is False
+    assert ok(dismiss(member, meeting["id"])) == state  # idempotent
+    assert ok(assistant_state(creator, meeting["id"]))["active"] is False
 
 
 async def test_a_member_who_gave_up_their_seat_may_see_but_not_invite(url: str) -> None:
@@ -194,13 +194,13 @@ async def test_a_member_who_gave_up_their_seat_may_see_but_not_invite(url: str) 
     assert member.id not in seats(creator, meeting["id"])
     assert_error(invite(member, meeting["id"]), 40301)
     assert_error(dismiss(member, meeting["id"]), 40301)
-    assert assert_ok(assistant_state(member, meeting["id"]))["active"] is False
+    assert ok(assistant_state(member, meeting["id"]))["active"] is False
 
 
 def test_a_stranger_finds_no_meeting(url: str) -> None:
     creator, stranger = register(url), register(url)
     meeting = create_meeting(creator)
-    assert_ok(invite(creator, meeting["id"]))
+    ok(invite(creator, meeting["id"]))
     assert_error(invite(stranger, meeting["id"]), 40402)
     assert_error(dismiss(stranger, meeting["id"]), 40402)
     assert_error(assistant_state(stranger, meeting["id"]), 40402)
@@ -224,20 +224,20 @@ def test_a_full_meeting_has_no_seat_for_the_assistant_40006(url: str) -> None:
     for person in people:
         assert join(person, meeting["meeting_number"]).status_code == 200
     assert_error(invite(people[0], meeting["id"]), 40006)
-    assert assert_ok(assistant_state(people[0], meeting["id"]))["active"] is False
+    assert ok(assistant_state(people[0], meeting["id"]))["active"] is False
 
 
 def test_inviting_again_keeps_the_invitation_and_may_change_the_language(url: str) -> None:
     creator = register(url)
     meeting = create_meeting(creator)
-    first = assert_ok(invite(creator, meeting["id"], language="zh"))
+    first = ok(invite(creator, meeting["id"], language="zh"))
     assert first["language"] == "zh"
-    assert assert_ok(invite(creator, meeting["id"])) == first  # no language: unchanged
-    second = assert_ok(invite(creator, meeting["id"], language="auto"))
+    assert ok(invite(creator, meeting["id"])) == first  # no language: unchanged
+    second = ok(invite(creator, meeting["id"], language="auto"))
     assert second == {**first, "language": "auto"}
     assert len(seats(creator, meeting["id"])) == 1  # one seat for the assistant, still
-    assert_ok(dismiss(creator, meeting["id"]))
-    again = assert_ok(invite(creator, meeting["id"]))  # a new invitation: the default language
+    ok(dismiss(creator, meeting["id"]))
+    again = ok(invite(creator, meeting["id"]))  # a new invitation: the default language
     assert again["active"] is True and again["language"] == "en"
 
 
@@ -254,7 +254,7 @@ def test_the_language_is_en_zh_or_auto(url: str, body: Any, code: int) -> None:
     creator = register(url)
     meeting = create_meeting(creator)
     assert_error(creator.post(f"/meetings/{meeting['id']}/assistant", json=body), code)
-    assert assert_ok(assistant_state(creator, meeting["id"]))["active"] is False
+    assert ok(assistant_state(creator, meeting["id"]))["active"] is False
 
 
 def test_invitations_are_the_assistants_own_and_list_active_meetings_not_ended(url: str) -> None:
@@ -262,12 +262,12 @@ def test_invitations_are_the_assistants_own_and_list_active_meetings_not_ended(u
     creator = register(url)
     kept, dismissed, ended = (create_meeting(creator) for _ in range(3))
     for meeting in (kept, dismissed, ended):
-        assert_ok(invite(creator, meeting["id"], language="zh"))
-    listed = assert_ok(assistant.get("/assistant/invitations"))["items"]
+        ok(invite(creator, meeting["id"], language="zh"))
+    listed = ok(assistant.get("/assistant/invitations"))["items"]
     mine = {item["meeting_id"]: item for item in listed}
     assert mine[kept["id"]]["meeting_number"] == kept["meeting_number"]
     assert mine[kept["id"]]["language"] == "zh"
-    assert_ok(dismiss(creator, dismissed["id"]))
+    ok(dismiss(creator, dismissed["id"]))
     end(creator, ended["id"])
     now = invited_meetings(assistant)
     assert kept["id"] in now and dismissed["id"] not in now and ended["id"] not in now
@@ -311,7 +311,7 @@ async def test_captions_from_a_member_are_40301(url: str, meetings: Meetings) ->
 
 async def test_captions_after_the_dismissal_are_40301(url: str, meetings: Meetings) -> None:
     room = await meetings.captioned(url, log_in_assistant(url))
-    assert_ok(dismiss(room.people[0], room.id))
+    ok(dismiss(room.people[0], room.id))
     seq = await caption(room.assistant, room.id, room.people[1].id, "too late")
     await room.assistant.error(40301, seq)
     await room.clients[0].silent()
@@ -356,7 +356,7 @@ async def test_a_bad_caption_is_refused(
     seq = await room.assistant.send("caption", data | change)
     await room.assistant.error(code, seq)
     await room.clients[0].silent()
-    assert assert_ok(transcript(room.people[0], room.id))["items"] == []
+    assert ok(transcript(room.people[0], room.id))["items"] == []
 
 
 async def test_a_final_caption_is_stored_before_anyone_sees_it_and_a_partial_one_never(
@@ -371,7 +371,7 @@ async def test_a_final_caption_is_stored_before_anyone_sees_it_and_a_partial_one
         room.assistant, room.id, bob.id, "We ship on Friday.", start_ms=start, end_ms=start + 2500
     )
     await room.clients[0].wait_for("caption", final=True)
-    items = assert_ok(transcript(alice, room.id))["items"]  # read at once: already there
+    items = ok(transcript(alice, room.id))["items"]  # read at once: already there
     assert len(items) == 1
     segment = items[0]
     assert segment["id"].startswith("seg_")
@@ -390,13 +390,13 @@ async def test_the_transcript_pages_oldest_first(url: str, meetings: Meetings) -
     for text in texts:
         await caption(room.assistant, room.id, alice.id, text)
     await settle(room.assistant)  # handled in order: all stored by the pong
-    first = assert_ok(transcript(alice, room.id, limit=2))
+    first = ok(transcript(alice, room.id, limit=2))
     assert [s["text"] for s in first["items"]] == texts[:2] and first["has_more"] is True
-    second = assert_ok(transcript(alice, room.id, limit=2, after=first["items"][-1]["id"]))
+    second = ok(transcript(alice, room.id, limit=2, after=first["items"][-1]["id"]))
     assert [s["text"] for s in second["items"]] == texts[2:4] and second["has_more"] is True
-    third = assert_ok(transcript(alice, room.id, limit=2, after=second["items"][-1]["id"]))
+    third = ok(transcript(alice, room.id, limit=2, after=second["items"][-1]["id"]))
     assert [s["text"] for s in third["items"]] == texts[4:] and third["has_more"] is False
-    whole = assert_ok(transcript(alice, room.id))
+    whole = ok(transcript(alice, room.id))
     assert [s["text"] for s in whole["items"]] == texts and whole["has_more"] is False
     assert_error(transcript(alice, room.id, after="seg_0000000000000000"), 40004)
     assert_error(transcript(alice, room.id, after="nonsense"), 40004)
@@ -405,7 +405,7 @@ async def test_the_transcript_pages_oldest_first(url: str, meetings: Meetings) -
     other = await meetings.captioned(url, log_in_assistant(url))
     await caption(other.assistant, other.id, other.people[0].id, "elsewhere")
     await settle(other.assistant)
-    foreign = assert_ok(transcript(other.people[0], other.id))["items"][0]["id"]
+    foreign = ok(transcript(other.people[0], other.id))["items"][0]["id"]
     assert_error(transcript(alice, room.id, after=foreign), 40004)
     assert_error(transcript(register(url), room.id), 40402)
 
@@ -440,7 +440,7 @@ async def test_the_extractive_summary_is_stored_and_posted_to_the_chat(
         },
     ]
     assert written["summary"]["decisions"] == ["We decided to delay the release by one week."]
-    posted = assert_ok(alice.get(f"/meetings/{room.id}/messages"))["messages"]
+    posted = ok(alice.get(f"/meetings/{room.id}/messages"))["messages"]
     assert len(posted) == 1
     assert posted[0]["sender"]["nickname"] == "Assistant"
     content = posted[0]["content"]
@@ -507,7 +507,7 @@ async def test_a_model_writes_the_summary_while_it_reads_pending(
     assert request.body["response_format"] == {"type": "json_object"}
     said = request.body["messages"][-1]["content"]
     assert f"[{bob.id}] Bob: I'll fix the login bug by Wednesday." in said
-    posted = assert_ok(alice.get(f"/meetings/{room.id}/messages"))["messages"]
+    posted = ok(alice.get(f"/meetings/{room.id}/messages"))["messages"]
     assert "• Fix the login bug (Bob)" in posted[0]["content"]
 
 
@@ -545,7 +545,7 @@ async def test_a_summary_orphaned_by_a_dead_node_is_written_by_a_later_get(
     server, timeout = slow_model_server, ORPHAN_TIMEOUT
     room = await meetings.captioned(server.url, log_in_assistant(server.url))
     await say_script(room)
-    await meetings.close()
+    await meetings.close_all()
     fake.answer = Answer({}, delay=30)  # answers too late, if ever
     end(room.people[0], room.id)
     ended = time.monotonic()
@@ -557,7 +557,7 @@ async def test_a_summary_orphaned_by_a_dead_node_is_written_by_a_later_get(
     await asyncio.sleep(max(0.0, ended + 2 * timeout + 0.3 - time.monotonic()))
     written = summary(alice, room.id)  # this GET writes it (the model fails: extractive)
     assert written == {"status": "ready", "summary": expected_summary(room)}
-    posted = assert_ok(alice.get(f"/meetings/{room.id}/messages"))["messages"]
+    posted = ok(alice.get(f"/meetings/{room.id}/messages"))["messages"]
     assert [m["sender"]["nickname"] for m in posted] == ["Assistant"]
 
 
@@ -582,7 +582,7 @@ async def test_captions_reach_members_on_every_node_and_the_summary_any_node(
     meeting = create_meeting(alice)
     alice_ws = await meetings.track(enter_room(here, alice, meeting))
     bob_ws = await meetings.track(enter_room(there, bob, meeting))
-    assert_ok(invite(bob, meeting["id"]))
+    ok(invite(bob, meeting["id"]))
     assistant = await meetings.track(WsClient.connected(here, log_in_assistant(here)))
     await assistant.send("join_room", {"room_id": meeting["id"]})
     await assistant.wait_for("room_state", room_id=meeting["id"])

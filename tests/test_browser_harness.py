@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tests.utils.api import register
-from tests.utils.browser import (
+from harness.browser import (
     AUDIO_TONE_JS,
     VIDEO_SIZE,
     Chromium,
@@ -26,7 +25,8 @@ from tests.utils.browser import (
     wait_video_playing,
     write_tone_wav,
 )
-from tests.utils.server import ServerProcess
+from harness.server import ServerProcess
+from tests.utils.api import register
 from tests.utils.turn import TurnServer
 
 if TYPE_CHECKING:

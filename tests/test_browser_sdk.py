@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.utils.browser import (
+from harness.browser import (
     AUDIO_TONE_JS,
     VIDEO_SIZE,
     Chromium,
@@ -22,9 +22,9 @@ from tests.utils.browser import (
     wait_video_playing,
     write_tone_wav,
 )
+from harness.sdk_page import INSTALL_JS, SdkUser, people
+from harness.server import ServerProcess
 from tests.utils.proxy import TcpProxy
-from tests.utils.sdk_page import INSTALL_JS, SdkUser, people
-from tests.utils.server import ServerProcess
 from tests.utils.turn import TurnServer
 
 if TYPE_CHECKING:

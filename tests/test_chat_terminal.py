@@ -10,8 +10,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.server import ServerProcess
 from tests.utils import api
-from tests.utils.server import ServerProcess
 from tests.utils.terminal import PtyProgram
 
 # Importing any of these fails in the second terminal: `chat` must not need the server extra.
@@ -27,7 +27,7 @@ def register(terminal: PtyProgram, nickname: str) -> None:
     terminal.wait_for("Email: ")
     terminal.type(f"{nickname.lower()}-{uuid.uuid4().hex[:8]}@example.com")
     terminal.wait_for("Password: ")
-    terminal.type("Passw0rd!")
+    terminal.type(api.PASSWORD)
     terminal.wait_for("Nickname: ")
     terminal.type(nickname)
     terminal.wait_for(f"* signed in as {nickname}")
@@ -43,7 +43,7 @@ def test_two_terminals_meet_chat_mute_and_leave(server: ServerProcess) -> None:
         alice.wait_for("Title (optional): ")
         alice.type("Terminal sync")
         text = alice.wait_for("* here: Alice (mic on, camera on)")
-        assert "Passw0rd!" not in text  # the password is not echoed
+        assert api.PASSWORD not in text  # the password is not echoed
         number = re.search(r"meeting number: (\d{9}) \(Terminal sync\)", text)
         assert number, text
 
@@ -151,7 +151,7 @@ def test_refusals_are_one_line_with_the_wait(
     terminal = chat(server.url)
     dialog = Dialog(terminal)
     try:
-        dialog.sign_in("r", taken.email, "Passw0rd!")
+        dialog.sign_in("r", taken.email, api.PASSWORD)
         dialog.expect("! Email already registered")
         dialog.sign_in("l", taken.email, "Passw0rd!")  # not its password: it locks now
         dialog.expect("! Wrong email or password")
@@ -160,7 +160,7 @@ def test_refusals_are_one_line_with_the_wait(
         dialog.sign_in("l", taken.email, api.PASSWORD)  # the third login of the minute
         text = dialog.expect("! Too many requests")
         assert re.search(r"! Too many requests, try again later \(wait \d+ s\)", text), text
-        dialog.sign_in("r", f"dora-{uuid.uuid4().hex[:8]}@example.com", "Passw0rd!")
+        dialog.sign_in("r", f"dora-{uuid.uuid4().hex[:8]}@example.com", api.PASSWORD)
         dialog.expect("* signed in as Dora")
         for number, why in (
             (full["meeting_number"], "The meeting is full"),

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import httpx
 
+from harness.server import ServerProcess
 from tests.utils.api import create_meeting, join, register
-from tests.utils.server import ServerProcess
+from tests.utils.cli import run_aimeeting
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_MODULES = (
@@ -24,17 +25,6 @@ SERVER_MODULES = (
     "pydantic",
     "pydantic_settings",
 )
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aimeeting", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
 
 
 def test_importing_the_package_loads_no_server_dependency() -> None:
@@ -50,7 +40,7 @@ def test_importing_the_package_loads_no_server_dependency() -> None:
 
 
 def test_help_lists_the_commands() -> None:
-    result = run("--help")
+    result = run_aimeeting("--help")
     assert result.returncode == 0
     assert "serve" in result.stdout and "db" in result.stdout
 
@@ -64,7 +54,7 @@ def _tables(db_path: Path) -> set[str]:
 def test_db_upgrade_creates_the_schema_and_is_repeatable(tmp_path: Path) -> None:
     env = {"AIMEETING_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     for _ in range(2):
-        result = run("db", "upgrade", env=env)
+        result = run_aimeeting("db", "upgrade", env=env)
         assert result.returncode == 0, result.stderr
     tables = _tables(tmp_path / "aimeeting.db")
     assert {"users", "meetings", "participants", "messages", "alembic_version"} <= tables
@@ -110,12 +100,12 @@ def test_readme_test_command_is_what_ci_runs() -> None:
 
 def test_the_assistant_without_a_password_says_how_to_give_one() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIMEETING_")}
-    result = run("assistant", "--server", "http://127.0.0.1:9", env=env)
+    result = run_aimeeting("assistant", "--server", "http://127.0.0.1:9", env=env)
     assert result.returncode == 2
     assert "AIMEETING_ASSISTANT_PASSWORD" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_the_assistant_with_a_wrong_password_stops_with_one_line(server: ServerProcess) -> None:
-    result = run("assistant", "--server", server.url, "--password", "wrong-Passw0rd")
+    result = run_aimeeting("assistant", "--server", server.url, "--password", "wrong-Passw0rd")
     assert result.returncode == 2
     assert "sign-in refused" in result.stderr and "Traceback" not in result.stderr

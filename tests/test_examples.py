@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from aimeeting import ChatMessage, MeetingEvent
+from harness.server import ServerProcess
 from tests.utils.api import PASSWORD, create_meeting, join, register, unique_email
 from tests.utils.sdk import Recorder, signed_in
-from tests.utils.server import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 MEET = ROOT / "examples" / "meet.py"

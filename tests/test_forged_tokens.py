@@ -15,8 +15,8 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from harness.server import ServerProcess
 from tests.utils.api import User, register
-from tests.utils.server import ServerProcess
 from tests.utils.tokens import b64url, b64url_json, claims_of, hs256_token
 from tests.utils.ws import WsClient
 

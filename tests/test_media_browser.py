@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 
 from aimeeting import ConnectionState, MeetingEvent
-from tests.utils.browser import (
+from harness.browser import (
     Chromium,
     assert_loopback_only,
     candidate_addresses,
     ice_report,
     write_tone_wav,
 )
+from harness.sdk_page import SdkUser, people
+from harness.server import ServerProcess
 from tests.utils.media import PyMember, frames
 from tests.utils.proxy import TcpProxy
-from tests.utils.sdk_page import SdkUser, people
-from tests.utils.server import ServerProcess
 from tests.utils.turn import TurnServer
 
 BROWSER_TONE, PYTHON_TONE = 440.0, 1000.0

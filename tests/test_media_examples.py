@@ -14,10 +14,10 @@ from pathlib import Path
 
 import av
 
-from tests.utils.browser import VIDEO_SIZE, Chromium, write_tone_wav
+from harness.browser import VIDEO_SIZE, Chromium, write_tone_wav
+from harness.sdk_page import SdkUser
+from harness.server import ServerProcess
 from tests.utils.media import wav_frequency
-from tests.utils.sdk_page import SdkUser
-from tests.utils.server import ServerProcess
 from tests.utils.webapp import AppUser
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,6 +11,8 @@ import httpx
 
 from aimeeting import ConnectionState, CreateMeetingOptions, JoinMeetingOptions, MeetingEvent
 from aimeeting.sdk.media.sources import PictureTrack, ToneTrack, name_card
+from harness.netns import PrivateNetwork
+from harness.server import ServerProcess
 from tests.utils.media import (
     PyMember,
     dominant_frequency,
@@ -20,10 +22,8 @@ from tests.utils.media import (
     remote_track,
     video_size,
 )
-from tests.utils.netns import PrivateNetwork
 from tests.utils.proxy import TcpProxy
 from tests.utils.sdk import Recorder, signed_in
-from tests.utils.server import ServerProcess
 
 
 async def test_two_python_participants_see_and_hear_each_other(

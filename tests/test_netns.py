@@ -1,4 +1,4 @@
-"""tests/utils/netns.py: a loopback-only namespace that is entered and always left."""
+"""harness/netns.py: a loopback-only namespace that is entered and always left."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
+from harness.netns import EXTRA_ADDRESS, namespace_id, private_network, unavailable_reason
 from tests.browser_fixtures import require
-from tests.utils.netns import EXTRA_ADDRESS, namespace_id, private_network, unavailable_reason
 
 
 @pytest.fixture

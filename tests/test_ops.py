@@ -18,9 +18,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from harness.server import ServerProcess, free_port
 from tests.conftest import PG_URL, pg_execute
 from tests.utils.api import PASSWORD, assert_error, client, register, unique_email
-from tests.utils.server import ServerProcess, free_port
 
 
 def test_health_and_readiness(base_url: str) -> None:
@@ -215,3 +215,21 @@ def test_an_unknown_address_points_to_the_docs(base_url: str) -> None:
     user = register(base_url)
     body = assert_error(user.get("/meetings/meeting_0123456789abcdef"), 40402)
     assert "docs" not in body.get("details", {})
+
+
+def listen_backlog(port: int) -> int:
+    """The accept queue's size of the socket listening on ``port`` (``ss``: Send-Q)."""
+    out = subprocess.run(
+        ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return int(out.split()[2])
+
+
+def test_serve_listens_with_the_configured_backlog(tmp_path: Path) -> None:
+    # Every client of a restarted node comes back at once: a short queue drops handshakes the
+    # clients believe sent (docs/benchmarks.md, reconnect storm). Linux caps it at somaxconn.
+    somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+    with ServerProcess(tmp_path / "default") as server:
+        assert listen_backlog(server.port) == min(4096, somaxconn)
+    with ServerProcess(tmp_path / "set", {"AIMEETING_LISTEN_BACKLOG": "300"}) as server:
+        assert listen_backlog(server.port) == min(300, somaxconn)

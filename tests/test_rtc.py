@@ -14,7 +14,6 @@ import hmac
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
@@ -30,8 +29,9 @@ from starlette.routing import Mount
 from aimeeting.server.api.static import RevalidatedFiles
 from aimeeting.server.config import Settings
 from aimeeting.server.rtc.service import ice_servers, turn_credentials
+from harness.server import ServerProcess
 from tests.utils.api import User, assert_error, client, register
-from tests.utils.server import ServerProcess
+from tests.utils.cli import assert_refuses_to_serve
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "turn-secret-for-tests"
@@ -181,17 +181,7 @@ def test_bad_ice_settings_are_refused(values: dict[str, Any]) -> None:
 def test_bad_ice_configuration_stops_the_server_with_a_clear_line(
     env: dict[str, str], line: str
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "aimeeting", "serve"],
-        env={**env, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2, result.stderr
-    assert line in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
+    assert_refuses_to_serve(env, line)
 
 
 # -- GET /v1/rtc/ice-servers over HTTP ----------------------------------------------------------

@@ -19,9 +19,9 @@ import pytest
 
 from aimeeting import MeetingEvent, MeetingSDK
 from aimeeting.sdk import ConnectionState, Meeting
+from harness.server import UNLIMITED, ServerProcess
 from tests.utils.proxy import TcpProxy
 from tests.utils.sdk import Recorder, signed_in
-from tests.utils.server import ServerProcess
 
 REDIS_URL = os.environ.get("AIMEETING_TEST_REDIS_URL")
 BURST = 25
@@ -29,9 +29,7 @@ NODE_SETTINGS = {
     "reconnect_grace": 3,
     "node_timeout": 1.5,
     "heartbeat_timeout": 3,
-    "chat_rate_limit": "1000/second",
-    "ws_rate_limit": "1000/second",
-    "login_rate_limit": "100/minute",
+    **UNLIMITED,
 }
 
 

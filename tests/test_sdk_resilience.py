@@ -12,19 +12,13 @@ import pytest
 
 from aimeeting import MeetingEvent, MeetingSDK
 from aimeeting.sdk import ChatMessage, ConnectionState, Meeting, NetworkQuality
+from harness.server import UNLIMITED, ServerProcess
 from tests.utils.metrics import metric
 from tests.utils.proxy import TcpProxy
-from tests.utils.sdk import Recorder, signed_in
-from tests.utils.server import ServerProcess
+from tests.utils.sdk import Recorder, meet, signed_in
 
 GRACE = 1.5
-FAST = {
-    "heartbeat_timeout": 2,
-    "reconnect_grace": GRACE,
-    "chat_rate_limit": "1000/second",
-    "ws_rate_limit": "1000/second",
-    "login_rate_limit": "100/minute",
-}
+FAST = {"heartbeat_timeout": 2, "reconnect_grace": GRACE, **UNLIMITED}
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +47,6 @@ async def pair(
 
 def chat_contents(recorder: Recorder) -> list[str]:
     return [event.content for event in recorder.of(MeetingEvent.CHAT_MESSAGE)]
-
-
-async def meet(alice: MeetingSDK, bob: MeetingSDK) -> tuple[Meeting, Meeting]:
-    theirs = await bob.create_meeting()
-    ours = await alice.join_meeting(theirs.meeting_number)
-    return ours, theirs
 
 
 @pytest.mark.parametrize("round", range(5))
@@ -247,18 +235,6 @@ async def test_a_server_restart_closes_with_1001_and_the_sdk_comes_back(
     finally:
         await alice.destroy()
         await bob.destroy()
-
-
-def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
-    from aimeeting.sdk.config import SDKConfig
-    from aimeeting.sdk.connection import Link
-
-    config = SDKConfig.for_server("http://x", reconnect_base_delay=0.5, reconnect_max_delay=4)
-    link = Link(config, None, None)  # type: ignore[arg-type]
-    for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)):
-        delays = {link._backoff(attempt) for _ in range(50)}
-        assert all(ceiling / 2 <= d <= ceiling for d in delays), (attempt, delays)
-        assert len(delays) > 40  # jittered
 
 
 async def queue_while_away(

@@ -12,8 +12,8 @@ import pytest
 
 from aimeeting import MeetingError, MeetingEvent, MeetingSDK, SDKErrorCode
 from aimeeting.sdk import Meeting, WebRTCSignalEvent
+from harness.server import ServerProcess
 from tests.utils.sdk import Recorder, signed_in
-from tests.utils.server import ServerProcess
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\n", "n": [1, 2.5, None]}
 ANSWER = {"type": "answer", "sdp": "v=0\r\n"}

@@ -37,7 +37,7 @@ from aimeeting.assistant.speech import (
     WhisperTranscriber,
     load_transcriber,
 )
-from tests.utils.speech import (
+from harness.speech import (
     EN_SENTENCES,
     ZH_SENTENCES,
     ZH_VOICE,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from harness.browser import VIDEO_SIZE, Chromium, wait_video_playing, write_tone_wav
+from harness.server import ServerProcess
 from tests.utils.api import PASSWORD, create_meeting, join, register
-from tests.utils.browser import VIDEO_SIZE, Chromium, wait_video_playing, write_tone_wav
 from tests.utils.proxy import TcpProxy
-from tests.utils.server import ServerProcess
 from tests.utils.webapp import AppUser, dump
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"

@@ -9,12 +9,10 @@ on PostgreSQL. Most tests use a server whose per-user chat limit is out of the w
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,12 +20,11 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.utils.api import User, assert_error, client, create_meeting, join, register
-from tests.utils.server import ServerProcess
-from tests.utils.ws import WsClient, enter_room, settle
+from harness.server import ServerProcess
+from tests.utils.api import User, assert_error, client, create_meeting, join, ok, register
+from tests.utils.ws import RFC3339_MS, Connections, Room, WsClient, enter_room, settle
 
 CHAT_KEYS = {"message_id", "room_id", "sender", "content", "created_at", "client_msg_id"}
-RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 BURST = 50  # messages each member sends at once in the burst test
 MEMBERS = 4
 
@@ -41,26 +38,8 @@ def fast_url(backend: str, start_server: Callable[..., ServerProcess]) -> str:
     return start_server(backend, chat_rate_limit="1000/second").url
 
 
-@dataclass
-class Room:
-    meeting: dict[str, Any]
-    users: list[User]
-    clients: list[WsClient]
-
-    @property
-    def id(self) -> str:
-        return str(self.meeting["id"])
-
-    @property
-    def creator(self) -> User:
-        return self.users[0]
-
-
-@dataclass
-class Rooms:
+class Rooms(Connections):
     """Opens rooms and connections for one test; closes every connection afterwards."""
-
-    opened: list[WsClient] = field(default_factory=list)
 
     async def room(self, base_url: str, size: int = 2) -> Room:
         """A meeting whose creator and ``size - 1`` others are seated and in the room, with
@@ -72,23 +51,17 @@ class Rooms:
         return Room(meeting, users, clients)
 
     async def enter(self, base_url: str, user: User, meeting: dict[str, Any]) -> WsClient:
-        ws = await enter_room(base_url, user, meeting)
-        self.opened.append(ws)
-        return ws
+        return await self.track(enter_room(base_url, user, meeting))
 
     async def connect(self, base_url: str, user: User) -> WsClient:
-        ws = await WsClient.connected(base_url, user)
-        self.opened.append(ws)
-        return ws
+        return await self.track(WsClient.connected(base_url, user))
 
 
 @pytest.fixture
 async def rooms() -> AsyncIterator[Rooms]:
     tracker = Rooms()
     yield tracker
-    for ws in tracker.opened:
-        with suppress(Exception):
-            await ws.close()
+    await tracker.close_all()
 
 
 async def say(ws: WsClient, room_id: str, content: Any = "hi", **data: Any) -> int:
@@ -110,16 +83,6 @@ async def chats(ws: WsClient, count: int, timeout: float = 30.0) -> list[dict[st
     seqs = [m["seq"] for m in messages]
     assert seqs == list(range(seqs[0], seqs[0] + count)), f"server seqs with gaps: {seqs}"
     return [m["data"] for m in messages]
-
-
-def ok(response: httpx.Response) -> Any:
-    """The ``data`` of a 200 success envelope."""
-    assert response.status_code == 200, (response.status_code, response.text)
-    body = response.json()
-    assert set(body) == {"code", "message", "data"}, body
-    assert body["code"] == 0, body
-    assert isinstance(body["message"], str) and body["message"], body
-    return body["data"]
 
 
 def history(user: User, meeting_id: str, **params: Any) -> httpx.Response:

@@ -22,8 +22,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from aimeeting.protocol import ClientMessage
+from harness.server import ServerProcess
 from tests.utils.api import create_meeting, register
-from tests.utils.server import ServerProcess
 from tests.utils.wire import check_server_message
 from tests.utils.ws import WsClient, enter_room
 

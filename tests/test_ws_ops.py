@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
+from harness.server import ServerProcess
 from tests.utils.api import client, create_meeting, register
-from tests.utils.server import ServerProcess
 from tests.utils.ws import WsClient, enter_room
 
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from harness.server import ServerProcess
 from tests.utils.api import register
-from tests.utils.server import ServerProcess
 from tests.utils.ws import WsClient
 
 LISTED = "https://app.example"

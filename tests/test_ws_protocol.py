@@ -17,7 +17,6 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,15 +25,11 @@ import orjson
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.utils.api import User, create_meeting, join, register
-from tests.utils.server import ServerProcess
-from tests.utils.ws import WsClient, enter_room
+from harness.server import ServerProcess, StartServer
+from tests.utils.api import CJK, User, create_meeting, join, register
+from tests.utils.tokens import OTHER_SECRET
+from tests.utils.ws import ENVELOPE_KEYS, WsClient, enter_room
 
-StartServer = Callable[..., ServerProcess]
-
-ENVELOPE_KEYS = {"type", "seq", "timestamp", "data"}
-CJK = re.compile(r"[\u4e00-\u9fff]")
-OTHER_SECRET = "not-the-server-secret-" + "0123456789abcdef" * 4
 MAX_FRAME = 64 * 1024  # AIMEETING_MAX_BODY_BYTES, the default
 PROTO_HEARTBEAT, PROTO_GRACE = 20, 5
 EN = {"Accept-Language": "en"}
@@ -639,6 +634,83 @@ async def test_client_that_does_not_read_is_closed_1008(firehose: ServerProcess)
     assert not dropped(alice)
     await assert_alive(sender)
     await sender.close()
+
+
+async def test_a_client_that_does_not_read_delays_nobody_else(firehose: ServerProcess) -> None:
+    """While Bob, who does not read, is being filled up to his cap and closed, Carol (who
+    reads) gets Alice's messages as fast as before Bob came: no member waits for another's
+    socket. The latency is Alice's send to Carol's receipt; the bounds are generous (a loaded
+    two-core machine), what they catch is a stall of seconds."""
+    alice, bob, carol = new_user(firehose), new_user(firehose), new_user(firehose)
+    meeting = create_meeting(alice)
+    assert join(carol, meeting["meeting_number"]).status_code == 200
+    sender = await enter_room(firehose.url, alice, meeting)
+    receiver = await enter_room(firehose.url, carol, meeting)
+    track(firehose, alice.access_token, carol.access_token)
+    sent_at: dict[str, float] = {}
+    latency: dict[str, float] = {}
+
+    async def read(client: WsClient, record: bool) -> None:
+        while True:
+            message = orjson.loads(await client.connection.recv())
+            if record and message["type"] == "chat_message":
+                ident = message["data"]["client_msg_id"]
+                latency[ident] = time.monotonic() - sent_at[ident]
+
+    async def chat(phase: str, count: int) -> list[float]:
+        """Send ``count`` ~1.9 KB messages at a steady pace; Carol's latencies."""
+        idents = [f"{phase}-{i}" for i in range(count)]
+        for ident in idents:
+            sent_at[ident] = time.monotonic()
+            data = {"room_id": meeting["id"], "content": "x" * 1900, "client_msg_id": ident}
+            await sender.send("chat_message", data)
+            await asyncio.sleep(0.004)
+        deadline = time.monotonic() + 30
+        while any(i not in latency for i in idents) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert all(i in latency for i in idents), "Carol got nothing for 30 s: a stall"
+        return sorted(latency[i] for i in idents)
+
+    def dropped(user: User) -> bool:
+        return any(
+            "slow consumer" in line and user.id in line for line in firehose.logs().splitlines()
+        )
+
+    readers = [asyncio.create_task(read(sender, False)), asyncio.create_task(read(receiver, True))]
+    try:
+        before = await chat("before", 300)
+        # Bob takes his seat only now: a seat unused for the grace (1 s here) is released.
+        assert join(bob, meeting["meeting_number"]).status_code == 200
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((firehose.host, firehose.port))
+        stuck = await connect(firehose, bob, sock=sock, max_queue=4)
+        await stuck.send("join_room", {"room_id": meeting["id"]})
+        await stuck.wait_for("room_state", room_id=meeting["id"])
+        during: list[float] = []
+        for round in range(10):  # Bob reads nothing from now on
+            during += await chat(f"during-{round}", 300)
+            if dropped(bob):
+                break
+        assert dropped(bob), "Bob was not closed as a slow consumer"
+    finally:
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+
+    def median(values: list[float]) -> float:
+        return values[len(values) // 2]
+
+    print(
+        f"Carol's latency, median/max: {median(before) * 1000:.1f}/{before[-1] * 1000:.1f} ms "
+        f"before, {median(during) * 1000:.1f}/{during[-1] * 1000:.1f} ms while Bob was filled "
+        f"({len(during)} messages)"
+    )
+    assert during[-1] < 2.0, f"Carol waited {during[-1]:.1f} s for a message"
+    assert median(during) < 5 * median(before) + 0.1, (median(before), median(during))
+    await stuck.close()
+    await sender.close()
+    await receiver.close()
 
 
 # -- Logs -------------------------------------------------------------------------------------

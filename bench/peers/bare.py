@@ -3,7 +3,8 @@ httptools, no protocol pings, no deflate), raw ASGI, with no auth, no database a
 
 ``python -m bench.peers.bare --port 8001``. Messages are our envelope: ``join_room`` puts the
 connection in a room (``user_joined`` to the room), ``chat_message`` goes to every member, the
-sender included, with a per-connection ``seq`` like ours; ``ping`` gets ``pong``. The event is
+sender included, with a per-connection ``seq`` like ours; ``webrtc_signal`` goes to the member
+``to_user_id`` of the room, as ours relays it; ``ping`` gets ``pong``. The event is
 encoded once per message, the envelope's head once per member, as ours does.
 """
 
@@ -61,6 +62,11 @@ async def handle(member: Member, text: str) -> None:
     kind, data = message.get("type"), message.get("data") or {}
     if kind == "chat_message":
         await broadcast(data["room_id"], "chat_message", chat_data(member.id, data))
+    elif kind == "webrtc_signal":
+        target = rooms.get(data["room_id"], {}).get(data["to_user_id"])
+        relayed = {"room_id": data["room_id"], "from_user_id": member.id, "signal": data["signal"]}
+        if target is not None:
+            await target.deliver("webrtc_signal", _tail(relayed))
     elif kind == "ping":
         await member.deliver("pong", _tail({"request_seq": message.get("seq")}))
     elif kind == "join_room":

@@ -27,13 +27,14 @@ export const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.TAKEN_OVER,
   CloseCode.MEETING_ENDED,
 ]);
-const PONG_TIMEOUT_MS = 5000;
 
 export interface LinkOptions {
   wsUrl: string;
   language?: string;
   requestTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** a ping unanswered this long is missed (two in a row, nothing received: the link is dead) */
+  pongTimeoutMs: number;
   reconnectBaseDelayMs: number;
   reconnectMaxDelayMs: number;
   reconnectTimeoutMs: number;
@@ -143,6 +144,11 @@ export class Link {
   private waiters: Waiter[] = [];
   private stopping = false;
   private connectedWaiters: Array<() => void> = [];
+  // Liveness of the current socket (Date.now()): the last frame received, the last message the
+  // owner sent, and a wake-up for the heartbeat when it sends one.
+  private lastFrame = 0;
+  private lastSent = 0;
+  private wakeHeartbeat: (() => void) | null = null;
 
   constructor(
     private readonly options: LinkOptions,
@@ -192,6 +198,8 @@ export class Link {
     const seq = socket.nextSeq();
     onSeq?.(seq);
     socket.send(type, data, seq);
+    this.lastSent = Date.now();
+    this.wakeHeartbeat?.(); // it checks that something comes back
     return seq;
   }
 
@@ -266,6 +274,7 @@ export class Link {
   // --- receiving ---------------------------------------------------------------------------
 
   private dispatch(message: Incoming): void {
+    this.lastFrame = Date.now();
     if (message.type === ServerMessage.ERROR) {
       const data = message.data as unknown as ErrorData;
       const waiter = data.request_seq === null ? undefined : this.waiters.find((w) => w.seq === data.request_seq);
@@ -294,6 +303,7 @@ export class Link {
     }
     this.socket = socket;
     this.generation += 1;
+    this.lastFrame = this.lastSent = Date.now();
     void this.heartbeat(socket);
     // A socket closed while entering fails the entering at once, with its close code.
     const closed = socket.closed.then((code): never => {
@@ -381,21 +391,56 @@ export class Link {
     return serverTimeout ? Math.min(own, (serverTimeout * 1000) / 3) : own;
   }
 
+  /** The wait before reconnect (or catch-up) attempt `attempt`: exponential, capped, jittered. */
+  backoff(attempt: number): number {
+    return backoff(attempt, this.options.reconnectBaseDelayMs, this.options.reconnectMaxDelayMs);
+  }
+
+  /**
+   * Ping every interval; a ping not answered within `pongTimeoutMs` is missed and is followed
+   * by another at once (not an interval later). Two missed in a row, with nothing at all
+   * received since the last went out, mean a dead link (a hung server, a network that drops
+   * everything): the socket is dropped and the reconnect starts. A message sent that got no
+   * frame back within `pongTimeoutMs` brings the next ping forward, so an active page notices
+   * a hung server in about three pong timeouts, an idle one within an interval and two.
+   */
   private async heartbeat(socket: Socket): Promise<void> {
     const interval = this.interval(socket);
+    const patience = Math.min(interval, this.options.pongTimeoutMs);
     let missed = 0;
     while (socket === this.socket) {
       const started = Date.now();
-      const rtt = await this.pingOn(socket, Math.min(interval, PONG_TIMEOUT_MS));
+      const rtt = await this.pingOn(socket, patience);
       if (socket !== this.socket) return;
       missed = rtt === null ? missed + 1 : 0;
       this.owner.onSocketQuality(rtt, missed);
-      if (missed >= DEAD_AFTER_MISSED) {
-        this.log.warn(`${missed} pongs missed: dropping the connection`);
+      // Frames still coming (a pong queued behind a slow request) say the server lives.
+      if (missed >= DEAD_AFTER_MISSED && this.lastFrame < started) {
+        this.log.warn(`${missed} pings unanswered, nothing received: dropping the connection`);
         socket.abort();
         return;
       }
-      await sleep(Math.max(0, interval - (Date.now() - started)));
+      if (missed === 0) await this.idle(socket, started + interval, patience);
+    }
+  }
+
+  /** Until the next ping is due (`until`, Date.now() time), or earlier when a message sent has
+   * had no frame back for `patience` ms (then the ping probes the link). */
+  private async idle(socket: Socket, until: number, patience: number): Promise<void> {
+    for (let now = Date.now(); now < until && socket === this.socket; now = Date.now()) {
+      const unanswered = this.lastSent > this.lastFrame;
+      if (unanswered && now - this.lastSent >= patience) {
+        this.log.info(`nothing received ${patience} ms after sending: probing the link`);
+        return;
+      }
+      const wake = unanswered ? Math.min(until, this.lastSent + patience) : until;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.wakeHeartbeat = resolve;
+        timer = setTimeout(resolve, Math.max(0, wake - now));
+      });
+      clearTimeout(timer);
+      this.wakeHeartbeat = null;
     }
   }
 
@@ -436,6 +481,7 @@ export class Link {
   private dropSocket(graceful: boolean, code = 1006): void {
     const socket = this.socket;
     this.socket = null;
+    this.wakeHeartbeat?.(); // its loop sees the socket gone and ends
     for (const waiter of this.waiters.splice(0)) {
       waiter.reject(networkError("connection lost", { closeCode: code }));
     }

@@ -39,7 +39,9 @@ const HISTORY_MAX_PAGES = 20; // a catch-up reads at most 2,000 missed messages
  * by default): a long reconnect's backlog is not refused (42901) for coming in one burst. */
 export const CHAT_RESEND_INTERVAL_MS = 125;
 /** A chat refused with 42901 is sent again after the server's `retry_after`; this many
- * refusals of one message, and it fails (its promise rejects, and an `error` event says so). */
+ * refusals of one message, and it fails (its promise rejects, and an `error` event says so).
+ * One refused with 50301 (the server cannot store it now: its database is unreachable) is sent
+ * again after `retry_after` for as long as a lost connection would be (`reconnectTimeout`). */
 export const CHAT_MAX_REFUSALS = 5;
 
 /** A chat message sent (or queued) and not yet echoed by the server. */
@@ -51,6 +53,8 @@ interface PendingChat {
   sentOn: number | null;
   /** times the server refused it as too many (42901) */
   refusals: number;
+  /** Date.now() of its first 50301, if any */
+  unavailableSince?: number;
 }
 
 export interface MeetingDeps {
@@ -84,13 +88,18 @@ export class Meeting {
   private readonly chatSeqs = new Map<number, string>(); // seq on the current socket → client_msg_id
   private readonly seen = new Set<string>(); // message ids delivered, so none is delivered twice
   private held: ChatMessageData[] | null = null; // live chat held back during a catch-up
+  private catchUpDue = 0; // entries (after a reconnect) that want a catch-up after them
+  private catchingUp = false; // a catch-up runs (and is retried until it got the history)
   private seatTime: number | null = null; // when we first took our seat (server clock, ms)
+  // Who was connected to the room when we last entered it (`room_state.in_room`): we call them.
+  private inRoom: readonly string[] | undefined = undefined;
   private lastState = ConnectionState.DISCONNECTED;
   private starting = false;
   private closed = false;
   private queueing = false; // the outbox is sending queued chat: a new one goes behind it
   private enteredOn: number | null = null; // the connection whose room entry is complete
-  private chatResumeAt = 0; // Date.now(): no chat goes out before (after a 42901)
+  private chatResumeAt = 0; // Date.now(): no chat goes out before (after a 42901 or 50301)
+  private readonly reconnectTimeoutMs: number; // how long a 50301-refused chat is retried
 
   constructor(deps: MeetingDeps) {
     const { detail } = deps;
@@ -112,6 +121,7 @@ export class Meeting {
       onSocketQuality: (rtt, missed) => this.onSocketQuality(rtt, missed),
     };
     this.link = new Link(deps.link, deps.rest, owner, deps.log);
+    this.reconnectTimeoutMs = deps.link.reconnectTimeoutMs;
     this.mesh = new Mesh({
       me: deps.me.id,
       iceServers: deps.iceServers,
@@ -312,22 +322,21 @@ export class Meeting {
   }
 
   /** After each (re)connect: join the room, catch up on chat, re-send the unechoed, and call
-   * (or re-call) every member. */
+   * (or re-call) every member. The catch-up is a side request (REST, maybe to another node):
+   * it runs beside the socket and is retried with backoff, so a history fetch answered 502 or
+   * never does not drop a working socket; live chat is held until it is done (order kept). */
   private async enter(first: boolean): Promise<void> {
     this.chatSeqs.clear();
     this.enteredOn = null;
-    if (!first) this.held = [];
-    try {
-      await this.joinRoom();
-      if (!first) await this.catchUp();
-    } finally {
-      const held = this.held ?? [];
-      this.held = null;
-      for (const message of held) this.deliverChat(message);
-    }
+    if (!first && this.held === null) this.held = []; // an unfinished catch-up's stays held
+    await this.joinRoom();
     this.enteredOn = this.link.generation;
+    if (!first) {
+      this.catchUpDue += 1; // a catch-up running now fetches again after this entry
+      if (!this.catchingUp) void this.catchUpUntilDone();
+    }
     this.startOutbox(); // what was not echoed on the last socket, or sent meanwhile
-    this.mesh.enter(this.participants.map((p) => p.userId), !first);
+    this.mesh.enter(this.participants.map((p) => p.userId), !first, this.inRoom);
     if (!first && this.local.screen !== null && !this.members.get(this.me.id)?.screenSharing) {
       this.link.send(ClientMessage.MEDIA_CONTROL, { room_id: this.id, action: MediaAction.SCREEN_SHARE, value: true });
     }
@@ -350,6 +359,42 @@ export class Meeting {
   private async requestRoomState(): Promise<void> {
     const isRoomState = (m: Incoming): boolean => m.type === ServerMessage.ROOM_STATE && m.data.room_id === this.id;
     await this.link.request(ClientMessage.JOIN_ROOM, { room_id: this.id }, isRoomState, { waitConnected: false });
+  }
+
+  /** Catch up after the latest entry, retrying a failure (network, 5xx) with the reconnect's
+   * backoff for up to `reconnectTimeout`; then deliver the held live chat. Given up (or
+   * refused for good), an `error` event says chat may be missing. */
+  private async catchUpUntilDone(): Promise<void> {
+    this.catchingUp = true;
+    const deadline = Date.now() + this.reconnectTimeoutMs;
+    let done = 0;
+    let attempt = 0;
+    try {
+      while (done < this.catchUpDue && !this.closed) {
+        const due = this.catchUpDue;
+        try {
+          await this.catchUp();
+          done = due;
+          attempt = 0;
+        } catch (error) {
+          const failure = error instanceof MeetingError ? error : networkError(String(error));
+          attempt += 1;
+          if (!isTransient(failure) || Date.now() >= deadline) {
+            this.log.warn(`chat history catch-up failed, given up: ${failure.message}`);
+            this.emitter.emit(MeetingEvent.ERROR, failure);
+            break;
+          }
+          const delay = this.link.backoff(attempt);
+          this.log.info(`chat history catch-up failed (${failure.message}): again in ${Math.round(delay)} ms`);
+          await sleep(delay);
+        }
+      }
+    } finally {
+      this.catchingUp = false;
+      const held = this.held ?? [];
+      this.held = null;
+      if (!this.closed) for (const message of held) this.deliverChat(message);
+    }
   }
 
   /** Deliver, oldest first, the chat stored while we were away (and not yet seen). */
@@ -479,6 +524,7 @@ export class Meeting {
   }
 
   private onRoomState(data: RoomStateData): void {
+    this.inRoom = Array.isArray(data.in_room) ? data.in_room : undefined; // an older server: all
     const current = new Map(data.participants.map((p) => [p.user_id, participantOf(p)]));
     const previous = this.members;
     this.members = current;
@@ -539,18 +585,24 @@ export class Meeting {
   }
 
   private onChat(data: ChatMessageData): void {
-    if (this.held !== null) this.held.push(data); // delivered after the missed ones, in order
-    else this.deliverChat(data);
+    if (this.held !== null) {
+      this.held.push(data); // delivered after the missed ones, in order
+      this.settlePending(chatOf(data)); // stored: the send need not wait for the catch-up
+    } else this.deliverChat(data);
   }
 
   /** Settle our pending send, and emit the message unless it was delivered before. */
   private deliverChat(data: ChatMessageData): void {
     const message = chatOf(data);
-    const pending = this.pending.get(message.clientMsgId ?? "");
-    if (pending !== undefined && message.sender.id === this.me.id) pending.resolve(message);
+    this.settlePending(message);
     if (this.seen.has(message.messageId)) return;
     this.seen.add(message.messageId);
     this.emitter.emit(MeetingEvent.CHAT_MESSAGE, message);
+  }
+
+  private settlePending(message: ChatMessage): void {
+    const pending = this.pending.get(message.clientMsgId ?? "");
+    if (pending !== undefined && message.sender.id === this.me.id) pending.resolve(message);
   }
 
   private onMeetingEnded(data: Partial<MeetingEndedData>): void {
@@ -573,25 +625,36 @@ export class Meeting {
   }
 
   /** A chat refused as too many (42901) is sent again after `retry_after`, up to
-   * `CHAT_MAX_REFUSALS` times; then, or refused for another reason, its promise rejects, and a
-   * 42901 also fires `error` (so a send nobody awaits is not lost unseen). */
+   * `CHAT_MAX_REFUSALS` times; one refused as unavailable (50301) likewise, until it has been
+   * refused for `reconnectTimeout`. Then, or refused for another reason, its promise rejects,
+   * and a 42901/50301 also fires `error` (so a send nobody awaits is not lost unseen). The same
+   * `client_msg_id` goes again: a message stored after all is not stored twice. */
   private chatRefused(pending: PendingChat, error: MeetingError, details: unknown): void {
-    const tooMany = error.serverCode === ErrorCode.TOO_MANY_REQUESTS;
-    if (tooMany) pending.refusals += 1;
-    if (tooMany && pending.refusals < CHAT_MAX_REFUSALS) {
+    const now = Date.now();
+    let retry: boolean;
+    let why: string;
+    if (error.serverCode === ErrorCode.TOO_MANY_REQUESTS) {
+      pending.refusals += 1;
+      [retry, why] = [pending.refusals < CHAT_MAX_REFUSALS, "too many"];
+    } else if (error.serverCode === ErrorCode.SERVICE_UNAVAILABLE) {
+      pending.unavailableSince ??= now;
+      [retry, why] = [now - pending.unavailableSince < this.reconnectTimeoutMs, "unavailable"];
+    } else {
+      pending.reject(error);
+      return;
+    }
+    if (retry) {
       const retryAfter = (details as { retry_after?: unknown } | null | undefined)?.retry_after;
       const seconds = typeof retryAfter === "number" ? Math.min(Math.max(retryAfter, 0.1), 60) : 1;
-      this.chatResumeAt = Math.max(this.chatResumeAt, Date.now() + seconds * 1000);
+      this.chatResumeAt = Math.max(this.chatResumeAt, now + seconds * 1000);
       pending.sentOn = null;
-      this.log.info(`chat refused as too many: sent again in ${seconds} s`);
+      this.log.info(`chat refused as ${why}: sent again in ${seconds} s`);
       this.startOutbox();
       return;
     }
     pending.reject(error);
-    if (tooMany) {
-      this.log.warn(`chat refused ${pending.refusals} times as too many: given up`);
-      this.emitter.emit(MeetingEvent.ERROR, error);
-    }
+    this.log.warn(`chat refused as ${why} (${error.serverCode}): given up`);
+    this.emitter.emit(MeetingEvent.ERROR, error);
   }
 
   // --- the connection ----------------------------------------------------------------------
@@ -672,6 +735,12 @@ function mediaKey(p: Participant): string {
 }
 
 /** What to report when the connection ended for good; a meeting's end is no error. */
+/** A failure worth trying again: no answer, a balancer's 5xx page, or a server 5xx. */
+function isTransient(error: MeetingError): boolean {
+  if (error.code === SDKErrorCode.NETWORK_ERROR) return true;
+  return error.serverCode !== null && error.serverCode !== undefined && error.serverCode >= 50_000;
+}
+
 function closeError(code: number | null, reason: string | null): MeetingError | null {
   if (code === CloseCode.MEETING_ENDED) return null;
   if (code === CloseCode.UNAUTHORIZED) {

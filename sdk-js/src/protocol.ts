@@ -33,10 +33,18 @@ export enum MediaAction {
   SCREEN_SHARE = "screen_share",
 }
 
+/** A meeting's status (contract `Meeting.status`): no seat taken yet, seats taken, over. A waiting meeting past its expiry reads as ended. */
+export enum MeetingStatus {
+  WAITING = "waiting",
+  ACTIVE = "active",
+  ENDED = "ended",
+}
+
 export enum CloseCode {
   GOING_AWAY = 1001,
   POLICY_VIOLATION = 1008,
   MESSAGE_TOO_BIG = 1009,
+  TRY_AGAIN_LATER = 1013,
   UNAUTHORIZED = 4401,
   HEARTBEAT_TIMEOUT = 4408,
   TAKEN_OVER = 4409,
@@ -203,6 +211,7 @@ export interface UserJoinedData {
 export interface RoomStateData {
   room_id: string;
   participants: ParticipantData[];
+  in_room: string[];
 }
 
 export interface UserLeftData {

@@ -33,6 +33,7 @@ export const MEETING_NUMBER = /^\d{9}$/;
 const DEFAULTS = {
   requestTimeout: 10_000,
   heartbeatInterval: 30_000,
+  pongTimeout: 5_000,
   reconnectBaseDelay: 250,
   reconnectMaxDelay: 5_000,
   reconnectTimeout: 120_000,
@@ -199,6 +200,7 @@ export class MeetingSDK {
           language: config.language,
           requestTimeoutMs: config.requestTimeout ?? DEFAULTS.requestTimeout,
           heartbeatIntervalMs: config.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
+          pongTimeoutMs: config.pongTimeout ?? DEFAULTS.pongTimeout,
           reconnectBaseDelayMs: config.reconnectBaseDelay ?? DEFAULTS.reconnectBaseDelay,
           reconnectMaxDelayMs: config.reconnectMaxDelay ?? DEFAULTS.reconnectMaxDelay,
           reconnectTimeoutMs: config.reconnectTimeout ?? DEFAULTS.reconnectTimeout,

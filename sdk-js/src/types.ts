@@ -3,11 +3,10 @@
  * DECISIONS §8/§9 (marked "extension").
  */
 
-export enum MeetingState {
-  WAITING = "waiting",
-  ACTIVE = "active",
-  ENDED = "ended",
-}
+import { MeetingStatus as MeetingState } from "./protocol.js";
+
+// The contract's name for the protocol's meeting status (generated from aimeeting.protocol).
+export { MeetingState };
 
 export enum MeetingEvent {
   USER_JOINED = "user_joined",
@@ -76,6 +75,9 @@ export interface SDKConfig {
   requestTimeout?: number;
   /** extension: milliseconds between pings (default 30 000, or a third of the server's timeout) */
   heartbeatInterval?: number;
+  /** extension: milliseconds a ping may go unanswered before it is missed (default 5 000);
+   * two missed in a row with nothing received drop the socket */
+  pongTimeout?: number;
   /** extension: reconnect backoff, milliseconds (defaults 250 and 5 000) */
   reconnectBaseDelay?: number;
   reconnectMaxDelay?: number;

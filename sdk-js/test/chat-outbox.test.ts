@@ -2,7 +2,9 @@
  * Chat sent while away, and chat the server refuses as too many (42901): the outbox re-sends
  * the backlog paced (at most one per CHAT_RESEND_INTERVAL_MS), sends a refused message again
  * after the server's `retry_after` (up to CHAT_MAX_REFUSALS refusals), and a message that
- * finally fails rejects its promise and fires `error` — none is lost unseen.
+ * finally fails rejects its promise and fires `error` — none is lost unseen. Chat refused
+ * because the server cannot store it now (50301, its database unreachable) is retried the same
+ * way, for as long as a lost connection would be (`reconnectTimeoutMs`).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
@@ -11,6 +13,7 @@ import { CHAT_MAX_REFUSALS, CHAT_RESEND_INTERVAL_MS } from "../src/meeting.js";
 import type { Meeting } from "../src/meeting.js";
 import { ConnectionState, MeetingEvent } from "../src/types.js";
 import type { ChatMessage } from "../src/types.js";
+import { LINK_OPTIONS } from "./utils/fake-server.js";
 import type { FakeServer } from "./utils/fake-server.js";
 import { errorsOf, joined, leaveAll, ME, ROOM } from "./utils/meeting.js";
 
@@ -19,6 +22,9 @@ class ChatLimit {
   readonly accepted: number[] = []; // when each accepted message arrived
   readonly stored: string[] = [];
   refused = 0;
+  /** the database is down: every message is refused with 50301 (nothing stored) */
+  down = false;
+  unavailable = 0;
   private readonly ids = new Map<string, string>(); // client_msg_id → message_id
 
   constructor(
@@ -31,6 +37,12 @@ class ChatLimit {
       const now = Date.now();
       const window = this.accepted.filter((at) => at > now - this.periodMs);
       const clientMsgId = String(message.data.client_msg_id);
+      if (this.down) {
+        this.unavailable += 1;
+        const details = { database: "unreachable", retry_after: 1 };
+        socket.serverSend("error", { code: 50301, message: "服务暂不可用", request_seq: message.seq, details });
+        return;
+      }
       if (window.length >= this.count) {
         this.refused += 1;
         const retryAfter = Math.max(1, Math.ceil(((window[0] ?? now) + this.periodMs - now) / 1000));
@@ -192,5 +204,48 @@ describe("Meeting: chat refused as too many (42901)", () => {
     };
     await expect(meeting.sendChatMessage("too late")).rejects.toMatchObject({ serverCode: 40005 });
     expect(errorsOf(events)).toEqual([]);
+  });
+});
+
+describe("Meeting: chat refused as unavailable (50301, the server's database is down)", () => {
+  it("is sent again every retry_after until it is stored: each arrives once, in order", async () => {
+    const limit = new ChatLimit(10);
+    const { meeting, events, log } = await joined((s) => limit.install(s));
+    limit.down = true;
+    const contents = ["during 0", "during 1", "during 2"];
+    const outcomes: Array<ChatMessage | undefined> = [];
+    for (const text of contents) {
+      meeting.sendChatMessage(text).then((message) => outcomes.push(message), () => undefined);
+      await vi.advanceTimersByTimeAsync(300); // typed a little apart, all in the outage
+    }
+    await vi.advanceTimersByTimeAsync(3_000); // down for about 4 s (under reconnectTimeoutMs)
+    expect(limit.stored).toEqual([]);
+    // The oldest goes again once a second; the others wait behind it (their order is kept).
+    expect(limit.unavailable).toBeGreaterThanOrEqual(3);
+    expect(limit.unavailable).toBeLessThanOrEqual(5);
+    limit.down = false;
+    await vi.advanceTimersByTimeAsync(1_000 + 3 * CHAT_RESEND_INTERVAL_MS);
+    expect(limit.stored).toEqual(contents);
+    expect(outcomes.map((o) => o?.content)).toEqual(contents);
+    expect(chatEvents(events)).toEqual(contents);
+    expect(errorsOf(events)).toEqual([]);
+    expect(log.lines.some((line) => line.text.includes("refused as unavailable: sent again in 1 s"))).toBe(true);
+  });
+
+  it("refused for longer than reconnectTimeoutMs: the promise rejects and an error event says so", async () => {
+    const limit = new ChatLimit(10);
+    const { meeting, events } = await joined((s) => limit.install(s));
+    limit.down = true;
+    let outcome: unknown;
+    meeting.sendChatMessage("never stored").catch((error: unknown) => (outcome = error));
+    await vi.advanceTimersByTimeAsync(LINK_OPTIONS.reconnectTimeoutMs - 1);
+    expect(outcome).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(outcome).toMatchObject({ serverCode: 50301 });
+    expect(errorsOf(events)).toHaveLength(1);
+    expect(errorsOf(events)[0]).toMatchObject({ serverCode: 50301 });
+    const attempts = limit.unavailable;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(limit.unavailable).toBe(attempts); // bounded
   });
 });

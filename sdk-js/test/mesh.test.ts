@@ -67,6 +67,21 @@ describe("Mesh: who offers", () => {
     for (const member of [a, b, c]) expect(member.log.problems).toEqual([]);
   });
 
+  it("calls only the seat holders in the room; one not in yet calls when it enters", async () => {
+    const [b, c] = [room.join("b"), room.join("c")];
+    b.mesh.enter(["b"], false); // in the room; c holds a seat but has not entered
+    const a = room.join("a");
+    a.mesh.enter(["a", "b", "c"], false, ["a", "b"]);
+    await room.settle();
+    expect(types(room.descriptions("a", "b"))).toEqual(["offer"]);
+    expect(room.descriptions("a", "c")).toEqual([]); // it would be refused: c is not in the room
+    c.mesh.enter(["a", "b", "c"], false, ["a", "b", "c"]);
+    await room.settle();
+    expect(types(room.descriptions("c", "a"))).toEqual(["offer"]);
+    expect(types(room.descriptions("a", "c"))).toEqual(["answer"]);
+    expect(pcOf(a.mesh, "c").signalingState).toBe("stable");
+  });
+
   it("links everyone with everyone as members enter one after the other", async () => {
     for (const id of ["a", "b", "c", "d"]) room.join(id);
     await enterInTurn("a", "b", "c", "d");

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from tests.utils.api import User, assert_ok, client, create_meeting, register
-from tests.utils.ws import WsClient, enter_room, settle
+from tests.utils.api import User, client, create_meeting, ok, register
+from tests.utils.ws import Connections, WsClient, enter_room, settle
 
 ASSISTANT_EMAIL = "assistant@aimeeting.local"  # the server's default
 # Given to the test servers as AIMEETING_ASSISTANT_PASSWORD: how a test logs in as it.
@@ -24,7 +23,7 @@ def log_in_assistant(base_url: str) -> User:
     response = http.post(
         "/auth/login", json={"email": ASSISTANT_EMAIL, "password": ASSISTANT_PASSWORD}
     )
-    data = assert_ok(response)
+    data = ok(response)
     return User(
         id=data["user"]["id"],
         email=ASSISTANT_EMAIL,
@@ -50,9 +49,7 @@ def assistant_state(user: User, meeting_id: str) -> httpx.Response:
 
 def invited_meetings(assistant: User) -> list[str]:
     """The meeting ids of the assistant's invitations now."""
-    return [
-        item["meeting_id"] for item in assert_ok(assistant.get("/assistant/invitations"))["items"]
-    ]
+    return [item["meeting_id"] for item in ok(assistant.get("/assistant/invitations"))["items"]]
 
 
 def transcript(user: User, meeting_id: str, **params: Any) -> httpx.Response:
@@ -60,7 +57,7 @@ def transcript(user: User, meeting_id: str, **params: Any) -> httpx.Response:
 
 
 def summary(user: User, meeting_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = assert_ok(user.get(f"/meetings/{meeting_id}/summary"))
+    data: dict[str, Any] = ok(user.get(f"/meetings/{meeting_id}/summary"))
     return data
 
 
@@ -112,11 +109,8 @@ class CaptionedMeeting:
         return str(self.meeting["id"])
 
 
-@dataclass
-class Meetings:
+class Meetings(Connections):
     """Opens captioned meetings for one test; closes their connections afterwards."""
-
-    opened: list[WsClient] = field(default_factory=list)
 
     async def captioned(
         self, base_url: str, assistant: User, nicknames: tuple[str, ...] = ("Alice", "Bob")
@@ -124,19 +118,9 @@ class Meetings:
         people = [register(base_url, nickname=nickname) for nickname in nicknames]
         meeting = create_meeting(people[0])
         clients = [await self.track(enter_room(base_url, user, meeting)) for user in people]
-        assert_ok(invite(people[0], meeting["id"]))
+        ok(invite(people[0], meeting["id"]))
         ws = await self.track(WsClient.connected(base_url, assistant))
         await ws.send("join_room", {"room_id": meeting["id"]})
         await ws.wait_for("room_state", room_id=meeting["id"])
         await asyncio.gather(*(settle(c) for c in [*clients, ws]))
         return CaptionedMeeting(meeting, people, clients, ws)
-
-    async def track(self, opening: Any) -> WsClient:
-        ws: WsClient = await opening
-        self.opened.append(ws)
-        return ws
-
-    async def close(self) -> None:
-        for ws in self.opened:
-            with suppress(Exception):
-                await ws.close()

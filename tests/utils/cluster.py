@@ -4,18 +4,17 @@ the test's own for the tests that stop it."""
 from __future__ import annotations
 
 import dataclasses
-import random
 import shutil
 import socket
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
-import redis
-
+from harness.redis_databases import RedisDatabases
+from harness.server import free_port
 from tests.utils.api import User, client
-from tests.utils.server import free_port
+
+__all__ = ["JWT_SECRET", "RedisDatabases", "RedisProcess", "as_seen_by"]
 
 JWT_SECRET = "cluster-test-secret-0123456789abcdef"
 
@@ -23,50 +22,6 @@ JWT_SECRET = "cluster-test-secret-0123456789abcdef"
 def as_seen_by(user: User, base_url: str) -> User:
     """The same user (same tokens) talking to another node."""
     return dataclasses.replace(user, http=client(base_url))
-
-
-class RedisDatabases:
-    """Redis database numbers 1-15 for test clusters, each claimed by one test run at a time
-    (a key in database 0 with an expiry), so that runs side by side never share one."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.owner = uuid.uuid4().hex
-        self._claimed: list[int] = []
-
-    def claim(self) -> str:
-        control = redis.Redis.from_url(f"{self.base_url}/0")
-        try:
-            for number in random.sample(range(1, 16), 15):
-                if control.set(f"aimeeting-test:db:{number}", self.owner, nx=True, ex=3600):
-                    self._claimed.append(number)
-                    url = f"{self.base_url}/{number}"
-                    clear(url)  # whatever a crashed run left
-                    return url
-        finally:
-            control.close()
-        raise RuntimeError("all Redis test databases (1-15) are in use")
-
-    def release_all(self) -> None:
-        control = redis.Redis.from_url(f"{self.base_url}/0")
-        try:
-            for number in self._claimed:
-                clear(f"{self.base_url}/{number}")
-                if control.get(f"aimeeting-test:db:{number}") == self.owner.encode():
-                    control.delete(f"aimeeting-test:db:{number}")
-        finally:
-            control.close()
-
-
-def clear(url: str) -> None:
-    """Forget every key of ours in the Redis database of ``url`` (nothing else is touched)."""
-    connection = redis.Redis.from_url(url)
-    try:
-        keys = list(connection.scan_iter("aimeeting:*", count=1000))
-        if keys:
-            connection.delete(*keys)
-    finally:
-        connection.close()
 
 
 class RedisProcess:

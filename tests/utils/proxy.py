@@ -121,3 +121,54 @@ class TcpProxy:
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()  # one side gone: the whole connection goes
+
+
+class BadUpstream:
+    """A node that fails every HTTP request: ``"502"`` answers as a balancer does when the node
+    behind it failed (an HTML page, no API envelope); ``"hung"`` accepts and never answers (a
+    frozen process: the kernel still completes the handshake). ``requests`` counts arrivals.
+    Put it behind a ``TcpProxy`` with ``cut(move_to=("127.0.0.1", bad.port))``."""
+
+    PAGE = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+    def __init__(self, kind: str) -> None:
+        assert kind in ("502", "hung"), kind
+        self.kind = kind
+        self.requests = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> BadUpstream:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        for writer in list(self._open):
+            writer.transport.abort()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._open.add(writer)
+        try:
+            with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+                await reader.readuntil(b"\r\n\r\n")  # a request's head (bodiless GETs here)
+                self.requests += 1
+                if self.kind == "hung":
+                    await reader.read()  # until the client gives up
+                    return
+                # One answer per connection: the next request is a new connection, so the
+                # balancer in front (a TcpProxy) picks its node again.
+                writer.write(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n"
+                    b"Connection: close\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(self.PAGE), self.PAGE)
+                )
+                writer.close()
+                await writer.wait_closed()
+        finally:
+            self._open.discard(writer)
+            writer.transport.abort()

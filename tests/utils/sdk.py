@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from aimeeting import MeetingEvent, MeetingSDK, SDKConfig
 from aimeeting.sdk import EventObject, Meeting
+from tests.utils.api import PASSWORD, unique_email
 
-PASSWORD = "Passw0rd!"
 TIMEOUT = 10.0
 
 
@@ -29,10 +28,15 @@ def config(url: str, **options: Any) -> SDKConfig:
 async def signed_in(url: str, nickname: str, **options: Any) -> MeetingSDK:
     sdk = MeetingSDK()
     await sdk.initialize(config(url, **options))
-    await sdk.register(
-        f"{nickname.lower()}-{uuid.uuid4().hex[:10]}@example.com", PASSWORD, nickname
-    )
+    await sdk.register(unique_email(nickname.lower()), PASSWORD, nickname)
     return sdk
+
+
+async def meet(joiner: MeetingSDK, creator: MeetingSDK) -> tuple[Meeting, Meeting]:
+    """``creator`` creates a meeting and ``joiner`` joins it: (the joined, the created)."""
+    created = await creator.create_meeting()
+    joined = await joiner.join_meeting(created.meeting_number)
+    return joined, created
 
 
 class Recorder:

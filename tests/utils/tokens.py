@@ -11,6 +11,9 @@ from typing import Any
 
 import jwt
 
+# A secret no test server signs with: what it signed must be refused.
+OTHER_SECRET = "not-the-server-secret-" + "0123456789abcdef" * 4
+
 
 def claims_of(token: str) -> dict[str, Any]:
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})

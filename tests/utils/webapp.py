@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.browser import AUDIO_TONE_JS, Participant, wait_video_playing
 from tests.utils.api import PASSWORD, unique_email
-from tests.utils.browser import AUDIO_TONE_JS, Participant, wait_video_playing
 
 AXE_JS = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
@@ -72,9 +72,6 @@ class AppUser:
         await self.page.get_by_role("button", name="Leave").wait_for()
         number: str = await self.page.evaluate("location.pathname.split('/')[2]")
         return number
-
-    def tile(self, other: AppUser) -> Any:
-        return self.page.locator(f'.tile[aria-label^="{other.nickname}"]')
 
     async def sees(self, other: AppUser) -> dict[str, Any]:
         return await wait_video_playing(self.page, f'.tile[aria-label^="{other.nickname}"] video')

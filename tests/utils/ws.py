@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import re
 import time
-from typing import Any
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -15,6 +19,9 @@ from tests.utils.api import User
 from tests.utils.wire import check_server_message
 
 TIMEOUT = 5.0
+ENVELOPE_KEYS = {"type", "seq", "timestamp", "data"}  # every message the server sends
+RFC3339_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")  # its times, to the ms
+AnyClient = TypeVar("AnyClient", bound="WsClient")  # WsClient or a subclass
 
 
 def ws_url(base_url: str, token: str | None) -> str:
@@ -118,6 +125,45 @@ class WsClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+
+@dataclass
+class Room:
+    """A meeting and its people: ``users[0]`` created it; ``clients[i]``, where there are
+    clients, is ``users[i]``'s connection in the room."""
+
+    meeting: dict[str, Any]
+    users: list[User]
+    clients: list[WsClient] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.meeting["id"])
+
+    @property
+    def number(self) -> str:
+        return str(self.meeting["meeting_number"])
+
+    @property
+    def creator(self) -> User:
+        return self.users[0]
+
+
+class Connections:
+    """The connections a test opened (``track``), all closed at its end (``close_all``)."""
+
+    def __init__(self) -> None:
+        self.opened: list[WsClient] = []
+
+    async def track(self, opening: Awaitable[AnyClient]) -> AnyClient:
+        ws = await opening
+        self.opened.append(ws)
+        return ws
+
+    async def close_all(self) -> None:
+        for ws in self.opened:
+            with contextlib.suppress(Exception):  # already gone: nothing to clean up
+                await asyncio.wait_for(ws.close(), TIMEOUT)
 
 
 async def settle(ws: WsClient) -> None:

@@ -35,15 +35,19 @@ export class Mesh {
   }
 
   /**
-   * We entered (or re-entered) the room with these members: we call each of them (the one who
-   * enters offers); after a reconnect a link that still exists restarts ICE instead, and links
-   * to members no longer there are hung up.
+   * We entered (or re-entered) the room with these members (seat holders): we call each of them
+   * connected to the room (`inRoom`, from `room_state`; undefined: all), the one who enters
+   * offers. One not in it yet would never get our offer: it calls us when it enters. After a
+   * reconnect a link that still exists restarts ICE instead, and links to members no longer
+   * there are hung up.
    */
-  enter(members: string[], again: boolean): void {
+  enter(members: string[], again: boolean, inRoom?: readonly string[]): void {
     if (this.closed) return;
     const others = new Set(members.filter((id) => id !== this.options.me));
     for (const userId of this.links.keys()) if (!others.has(userId)) this.hangUp(userId);
+    const connected = inRoom === undefined ? others : new Set(inRoom);
     for (const userId of others) {
+      if (!connected.has(userId)) continue;
       const link = this.links.get(userId);
       if (link && again) void link.restartIce();
       else if (!link) this.open(userId).start();

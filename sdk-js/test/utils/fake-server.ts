@@ -15,6 +15,7 @@ export const LINK_OPTIONS: LinkOptions = {
   wsUrl: "ws://server.test/v1/ws",
   requestTimeoutMs: 1_000,
   heartbeatIntervalMs: 30_000,
+  pongTimeoutMs: 5_000,
   reconnectBaseDelayMs: 100,
   reconnectMaxDelayMs: 1_000,
   reconnectTimeoutMs: 5_000,
@@ -150,6 +151,11 @@ export class FakeServer {
   readonly refreshes: string[] = [];
   /** the stored chat GET /meetings/{id}/messages answers with, newest first (one page) */
   history: Array<Record<string, unknown>> = [];
+  /** how the next history fetches fail, one entry each: "502" (a balancer's HTML page, its node
+   * failed) or "unreachable" (`fetch` rejects); empty: they work */
+  historyFailures: Array<"502" | "unreachable"> = [];
+  /** GET /meetings/{id}/messages received */
+  historyFetches = 0;
   /** false: /auth/refresh answers 401 40103 */
   refreshAccepted = true;
   /** true: upgrades wait, unanswered, until `release()` (a slow network) */
@@ -224,6 +230,15 @@ export class FakeServer {
       return json(200, { code: 0, message: "success", data: { access_token: this.issueToken() } });
     }
     if (/\/meetings\/[^/]+\/messages$/.test(url.pathname) && (init?.method ?? "GET") === "GET") {
+      this.historyFetches += 1;
+      const failure = this.historyFailures.shift();
+      if (failure === "unreachable") throw new TypeError("Failed to fetch");
+      if (failure === "502") {
+        return new Response("<html><body><h1>502 Bad Gateway</h1></body></html>", {
+          status: 502,
+          headers: { "Content-Type": "text/html" },
+        });
+      }
       return json(200, { code: 0, message: "success", data: { messages: this.history, has_more: false } });
     }
     return json(404, { code: 40400, message: "接口不存在" });

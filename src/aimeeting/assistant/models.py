@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -193,8 +192,3 @@ def _remove_stale_temps(folder: Path) -> None:
                 temp.unlink()
         except OSError:
             pass
-
-
-def clear_cache() -> None:
-    """Remove the joined ``base`` model (it is rebuilt from the packages on next use)."""
-    shutil.rmtree(cache_root() / "whisper-base", ignore_errors=True)

@@ -36,6 +36,15 @@ class ServerMessage(StrEnum):
     CAPTION = "caption"  # extension (docs/assistant.md)
 
 
+class MeetingStatus(StrEnum):
+    """A meeting's status (contract ``Meeting.status``): no seat taken yet, seats taken, over.
+    A waiting meeting past its expiry reads as ended."""
+
+    WAITING = "waiting"
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
 class MediaAction(StrEnum):
     MUTE_AUDIO = "mute_audio"
     MUTE_VIDEO = "mute_video"
@@ -46,6 +55,7 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # the server shuts down
     POLICY_VIOLATION = 1008  # the client does not read what it is sent
     MESSAGE_TOO_BIG = 1009
+    TRY_AGAIN_LATER = 1013  # the server cannot serve the connection now (database unreachable)
     UNAUTHORIZED = 4401  # bad token at connect, or the session logged out
     HEARTBEAT_TIMEOUT = 4408
     TAKEN_OVER = 4409  # the same user's newer connection joined the room

@@ -27,6 +27,7 @@ ENUMS: tuple[type[enum.Enum], ...] = (
     messages.ClientMessage,
     messages.ServerMessage,
     messages.MediaAction,
+    messages.MeetingStatus,
     messages.CloseCode,
     errors.ErrorCode,
 )

@@ -142,6 +142,9 @@ class UserJoinedData(TypedDict):
 class RoomStateData(TypedDict):
     room_id: str
     participants: list[ParticipantData]  # oldest seat first
+    # Extension: those of them connected to the room now, the one entering included. The one
+    # entering offers to these (DECISIONS §9); the others offer when they enter.
+    in_room: list[str]
 
 
 class UserLeftData(TypedDict):

@@ -7,18 +7,16 @@ import asyncio
 import logging
 import re
 from types import TracebackType
-from typing import Any
 
 from aimeeting.sdk.config import CreateMeetingOptions, JoinMeetingOptions, LogLevel, SDKConfig
 from aimeeting.sdk.devices import list_devices
 from aimeeting.sdk.errors import MeetingError, SDKErrorCode, invalid_argument
-from aimeeting.sdk.meeting import Meeting
+from aimeeting.sdk.meeting import Meeting, open_meeting
 from aimeeting.sdk.models import (
     AssistantInvitation,
     MediaDevices,
     Summary,
     TranscriptPage,
-    TranscriptSegment,
     User,
 )
 from aimeeting.sdk.rest import RestClient, Tokens
@@ -56,7 +54,7 @@ class MeetingSDK:
             await rest.health()
             if config.access_token or config.refresh_token:
                 rest.tokens.access_token = rest.tokens.access_token or ""
-                self.user = User.of(await rest.call("GET", "/users/me"))
+                self.user = await rest.me()
         except MeetingError as exc:
             await rest.close()
             raise MeetingError(SDKErrorCode.INIT_FAILED, exc.message, exc.details) from exc
@@ -66,23 +64,20 @@ class MeetingSDK:
     # --- sign-in (extension) ----------------------------------------------------------------
 
     async def register(self, email: str, password: str, nickname: str) -> User:
-        body = {"email": email, "password": password, "nickname": nickname}
-        return self._signed_in(
-            await self._api().call("POST", "/auth/register", json=body, auth=False)
-        )
+        self.user = await self._api().register(email, password, nickname)
+        return self.user
 
     async def login(self, email: str, password: str) -> User:
-        body = {"email": email, "password": password}
-        return self._signed_in(await self._api().call("POST", "/auth/login", json=body, auth=False))
+        self.user = await self._api().login(email, password)
+        return self.user
 
     async def logout(self) -> None:
         """Leave every meeting, then end the session on the server (its tokens stop working)."""
         rest = self._api()
         await self._leave_all()
         try:
-            await rest.call("POST", "/auth/logout")
+            await rest.logout()
         finally:
-            rest.tokens.access_token = rest.tokens.refresh_token = None
             self.user = None
 
     @property
@@ -98,9 +93,8 @@ class MeetingSDK:
         options = options or CreateMeetingOptions()
         if options.title is not None and not isinstance(options.title, str):
             raise invalid_argument("title must be a string", title="must be a string")
-        body = {"title": options.title} if options.title is not None else None
-        created = await self._api().call("POST", "/meetings", json=body)
-        return await self.join_meeting(created["meeting_number"], options.join_options())
+        meeting_number = await self._api().create_meeting(options.title)
+        return await self.join_meeting(meeting_number, options.join_options())
 
     async def join_meeting(
         self, meeting_number: str, options: JoinMeetingOptions | None = None
@@ -111,12 +105,10 @@ class MeetingSDK:
         if not isinstance(meeting_number, str) or not MEETING_NUMBER.fullmatch(meeting_number):
             raise invalid_argument("a meeting number is 9 digits", meeting_number="9 digits")
         rest = self._api()
-        body = {"audio_muted": options.audio_muted, "video_muted": options.video_muted}
-        detail = await rest.call("POST", f"/meetings/{meeting_number}/join", json=body)
-        me = self.user or User.of(await rest.call("GET", "/users/me"))
+        detail = await rest.join_meeting(meeting_number, options.audio_muted, options.video_muted)
+        me = self.user or await rest.me()
         assert self._config is not None
-        meeting = Meeting(rest, self._config, me, detail, options)
-        await meeting.start()
+        meeting = await open_meeting(rest, self._config, me, detail, options)
         self._meetings.append(meeting)
         return meeting
 
@@ -127,19 +119,15 @@ class MeetingSDK:
     ) -> TranscriptPage:
         """A meeting's transcript, oldest first (``after``: a segment id, to page on); for
         anyone who may see the meeting, during it and after."""
-        params: dict[str, Any] = {"limit": limit} | ({"after": after} if after else {})
-        data = await self._api().call("GET", f"/meetings/{meeting_id}/transcript", params=params)
-        items = [TranscriptSegment.of(item) for item in data["items"]]
-        return TranscriptPage(items, bool(data["has_more"]))
+        return await self._api().transcript(meeting_id, after, limit)
 
     async def get_summary(self, meeting_id: str) -> Summary:
         """The summary written when the meeting ended (``status`` says whether it is yet)."""
-        return Summary.of(await self._api().call("GET", f"/meetings/{meeting_id}/summary"))
+        return await self._api().summary(meeting_id)
 
     async def assistant_invitations(self) -> list[AssistantInvitation]:
         """For the assistant's own account: the meetings it is invited to now."""
-        data = await self._api().call("GET", "/assistant/invitations")
-        return [AssistantInvitation.of(item) for item in data["items"]]
+        return await self._api().assistant_invitations()
 
     # --- devices, logs, teardown ------------------------------------------------------------
 
@@ -180,13 +168,6 @@ class MeetingSDK:
             state = "destroyed" if self._destroyed else "not initialized: call initialize()"
             raise MeetingError(SDKErrorCode.INIT_FAILED, f"the SDK is {state}")
         return self._rest
-
-    def _signed_in(self, data: dict[str, Any]) -> User:
-        tokens = self._api().tokens
-        tokens.access_token = data["tokens"]["access_token"]
-        tokens.refresh_token = data["tokens"]["refresh_token"]
-        self.user = User.of(data["user"])
-        return self.user
 
     async def _leave_all(self) -> None:
         meetings, self._meetings = self._meetings, []

@@ -88,6 +88,8 @@ class SDKConfig:
     # Extension: timings, in seconds.
     request_timeout: float = 10.0
     heartbeat_interval: float = 30.0
+    # A ping unanswered this long is missed (two in a row, nothing received: the link is dead).
+    pong_timeout: float = 5.0
     reconnect_base_delay: float = 0.25
     reconnect_max_delay: float = 5.0
     reconnect_timeout: float = 120.0
@@ -140,6 +142,7 @@ class SDKConfig:
         timings = (
             self.request_timeout,
             self.heartbeat_interval,
+            self.pong_timeout,
             self.reconnect_base_delay,
             self.stats_interval,
         )

@@ -18,11 +18,11 @@ from typing import Any, Protocol
 
 from aimeeting.protocol import ClientMessage, CloseCode, ErrorCode, ServerMessage
 from aimeeting.sdk.config import SDKConfig
-from aimeeting.sdk.errors import MeetingError, SDKErrorCode, network_error, server_error
-from aimeeting.sdk.models import ConnectionState, NetworkQuality
+from aimeeting.sdk.errors import MeetingError, SDKErrorCode, network_error
+from aimeeting.sdk.models import ConnectionState, ErrorEvent, NetworkQuality
 from aimeeting.sdk.rest import RestClient
-from aimeeting.sdk.tasks import Background
 from aimeeting.sdk.transport import Closed, Transport
+from aimeeting.tasks import Background
 
 log = logging.getLogger("aimeeting.sdk.connection")
 
@@ -30,14 +30,21 @@ log = logging.getLogger("aimeeting.sdk.connection")
 FINAL_CLOSE_CODES = frozenset(
     {CloseCode.UNAUTHORIZED, CloseCode.TAKEN_OVER, CloseCode.MEETING_ENDED}
 )
-PONG_TIMEOUT = 5.0  # seconds a pong may take before it counts as missed
-DEAD_AFTER_MISSED = 2  # pongs missed in a row: the connection is dead, reconnect
+DEAD_AFTER_MISSED = 2  # pings missed in a row, with no frame at all since: dead, reconnect
 FAIR_RTT_MS, POOR_RTT_MS = 150.0, 500.0
 
 Match = Callable[[dict[str, Any]], bool]
 
 
-class LinkOwner(Protocol):
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """The wait before reconnect ``attempt`` (1, 2, …): exponential from ``base``, capped at
+    ``cap``, with "equal" jitter (half to all of the step), so clients dropped together spread
+    out and none retries at once."""
+    ceiling = base * float(2 ** min(attempt - 1, 16))
+    return random.uniform(0.5, 1.0) * min(cap, ceiling)  # noqa: S311
+
+
+class SocketOwner(Protocol):
     def on_message(self, message: dict[str, Any]) -> None: ...
 
     async def enter(self, first: bool) -> None: ...
@@ -74,8 +81,8 @@ class _Waiter:
         self.seq = seq
 
 
-class Link:
-    def __init__(self, config: SDKConfig, rest: RestClient, owner: LinkOwner) -> None:
+class MeetingSocket:
+    def __init__(self, config: SDKConfig, rest: RestClient, owner: SocketOwner) -> None:
         self.config = config
         self.rest = rest
         self.owner = owner
@@ -88,6 +95,11 @@ class Link:
         self._supervisor: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._stopping = False
+        # Liveness of the current socket (monotonic times): the last frame received, the last
+        # message the owner sent, and a wake-up for the heartbeat when it sends one.
+        self._last_frame = 0.0
+        self._last_sent = 0.0
+        self._sent = asyncio.Event()
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -130,6 +142,8 @@ class Link:
         seq = transport.next_seq()
         if on_seq is not None:
             on_seq(seq)
+        self._last_sent = time.monotonic()
+        self._sent.set()  # the heartbeat checks that something comes back
         try:
             return await transport.send(kind, data, seq)
         except Closed as exc:
@@ -199,7 +213,7 @@ class Link:
         if message.get("type") == ServerMessage.ERROR:
             waiter = next((w for w in self._waiters if w.seq == data.get("request_seq")), None)
             if waiter is not None and data.get("request_seq") is not None:
-                error = server_error(data["code"], data["message"], data.get("details"))
+                error = ErrorEvent.from_wire(message["data"]).error
                 self._settle(waiter, error=error)
                 return
         self.owner.on_message(message)
@@ -223,6 +237,8 @@ class Link:
         code = 1006
         try:
             async for message in transport.messages():
+                if transport is self.transport:
+                    self._last_frame = time.monotonic()
                 self._dispatch(message)
         except Closed as exc:
             code = exc.code
@@ -239,6 +255,7 @@ class Link:
         transport = await self._connect()
         self.transport = transport
         self.reconnect_grace = transport.welcome.reconnect_grace
+        self._last_frame = self._last_sent = time.monotonic()
         self._lost = asyncio.get_running_loop().create_future()
         self._tasks.spawn(self._read(transport, self._lost), "aimeeting-link-read")
         self._tasks.spawn(self._heartbeat(transport), "aimeeting-link-heartbeat")
@@ -288,7 +305,7 @@ class Link:
         attempt = 0
         while time.monotonic() < deadline and not self._stopping:
             attempt += 1
-            await asyncio.sleep(self._backoff(attempt))
+            await asyncio.sleep(self.backoff(attempt))
             try:
                 await self._open(first=False)
                 log.info("reconnected after %d attempt(s)", attempt)
@@ -304,10 +321,9 @@ class Link:
         self._set_state(ConnectionState.DISCONNECTED, code, "gave up reconnecting")
         return False
 
-    def _backoff(self, attempt: int) -> float:
-        """Exponential, capped, with full jitter: clients dropped together spread out."""
-        ceiling = self.config.reconnect_base_delay * float(2 ** min(attempt - 1, 16))
-        return random.uniform(0.5, 1.0) * min(self.config.reconnect_max_delay, ceiling)  # noqa: S311
+    def backoff(self, attempt: int) -> float:
+        config = self.config
+        return backoff_delay(attempt, config.reconnect_base_delay, config.reconnect_max_delay)
 
     # --- heartbeat --------------------------------------------------------------------------
 
@@ -317,21 +333,48 @@ class Link:
         interval = self.config.heartbeat_interval
         return min(interval, timeout / 3) if timeout else interval
 
+    def pong_timeout(self, transport: Transport) -> float:
+        """How long a ping may go unanswered: ``pong_timeout`` (5 s), at most one interval."""
+        return min(self.heartbeat_interval(transport), self.config.pong_timeout)
+
     async def _heartbeat(self, transport: Transport) -> None:
+        """Ping every interval; a ping not answered within ``pong_timeout`` is missed and is
+        followed by another at once (not an interval later). Two missed in a row, with nothing
+        at all received since the last went out, mean a dead link (a hung server, a network
+        that drops everything): the socket is dropped and the reconnect starts. A message the
+        owner sent that got no frame back within ``pong_timeout`` brings the next ping
+        forward, so an active client notices a hung server in about three ``pong_timeout``s,
+        an idle one within an interval and two."""
         interval = self.heartbeat_interval(transport)
+        patience = self.pong_timeout(transport)
         missed = 0
         while transport is self.transport:
             started = time.monotonic()
-            rtt_ms = await self._ping(transport, min(interval, PONG_TIMEOUT))
+            rtt_ms = await self._ping(transport, patience)
             if transport is not self.transport:
                 return
             missed = 0 if rtt_ms is not None else missed + 1
             self.owner.on_quality(grade(rtt_ms, missed), rtt_ms, missed)
-            if missed >= DEAD_AFTER_MISSED:
-                log.warning("%d pongs missed: dropping the connection", missed)
+            # Frames still coming (a pong queued behind a slow request) say the server lives.
+            if missed >= DEAD_AFTER_MISSED and self._last_frame < started:
+                log.warning("%d pings unanswered, nothing received: dropping the link", missed)
                 transport.abort()
                 return
-            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            if not missed:
+                await self._idle(started + interval, patience)
+
+    async def _idle(self, until: float, patience: float) -> None:
+        """Until the next ping is due (monotonic ``until``), or earlier when a message sent
+        has had no frame back for ``patience`` seconds (then the ping probes the link)."""
+        while (now := time.monotonic()) < until:
+            unanswered = self._last_sent > self._last_frame
+            if unanswered and now - self._last_sent >= patience:
+                log.info("nothing received %.1f s after sending: probing the link", patience)
+                return
+            wake = min(until, self._last_sent + patience) if unanswered else until
+            self._sent.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sent.wait(), max(0.0, wake - now))
 
     async def _ping(self, transport: Transport, patience: float) -> float | None:
         """The round trip of one ping in milliseconds, or None when no pong came in time."""

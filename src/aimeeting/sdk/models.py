@@ -1,6 +1,10 @@
 """The contract's data types (``Participant``, ``MeetingState``, ``MeetingEvent``, devices) and
 the event objects handlers receive: one frozen dataclass per event, whose attributes are that
-event's ``data`` fields (``event.content``, ``event.sender.nickname``, ``event.user_id``)."""
+event's ``data`` fields (``event.content``, ``event.sender.nickname``, ``event.user_id``).
+
+Each type the server sends is read by one ``from_wire`` constructor, typed by the message's
+``TypedDict`` in :mod:`aimeeting.protocol.wire` (so mypy holds the SDK to the server's shapes;
+nothing is validated at run time). Extension fields older servers lack are read with defaults."""
 
 from __future__ import annotations
 
@@ -9,16 +13,27 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from aimeeting.sdk.errors import MeetingError, SDKErrorCode
+from aimeeting.protocol import MeetingStatus
+from aimeeting.protocol.wire import (
+    CaptionData,
+    ChatMessageData,
+    ErrorData,
+    MediaStateChangedData,
+    MeetingEndedData,
+    ParticipantData,
+    UserBrief,
+    UserJoinedData,
+    UserLeftData,
+    WebRTCSignalData,
+)
+from aimeeting.sdk.errors import MeetingError, SDKErrorCode, server_error
 
 if TYPE_CHECKING:  # the media extra's type; never imported at run time from here
     from aiortc import MediaStreamTrack
 
 
-class MeetingState(StrEnum):
-    WAITING = "waiting"
-    ACTIVE = "active"
-    ENDED = "ended"
+# The contract's name for the protocol's status (``waiting``, ``active``, ``ended``).
+MeetingState = MeetingStatus
 
 
 class MeetingEvent(StrEnum):
@@ -79,7 +94,12 @@ class User:
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> User:
+        """A user as REST shows it (``/users/me``: with the email)."""
         return cls(data["id"], data["nickname"], data.get("avatar"), data.get("email"))
+
+    @classmethod
+    def from_wire(cls, data: UserBrief) -> User:
+        return cls(data["id"], data["nickname"], data.get("avatar"))
 
 
 @dataclass(frozen=True)
@@ -93,15 +113,29 @@ class Participant:
     screen_sharing: bool = False  # extension; absent from older servers
 
     @classmethod
-    def of(cls, data: dict[str, Any]) -> Participant:
+    def from_wire(cls, data: ParticipantData) -> Participant:
+        """A seat of ``room_state`` (or of REST's ``MeetingDetail``)."""
+        return cls._seat(data["user_id"], data["nickname"], data.get("avatar"), data)
+
+    @classmethod
+    def from_joined(cls, data: UserJoinedData) -> Participant:
+        """The seat a ``user_joined`` announces."""
+        user = data["user"]
+        return cls._seat(user["id"], user["nickname"], user.get("avatar"), data)
+
+    @classmethod
+    def _seat(
+        cls, user_id: str, nickname: str, avatar: str | None, seat: ParticipantData | UserJoinedData
+    ) -> Participant:
+        """Both messages name the seat's time and media flags alike."""
         return cls(
-            user_id=data["user_id"],
-            nickname=data["nickname"],
-            avatar=data.get("avatar"),
-            audio_muted=bool(data.get("audio_muted", False)),
-            video_muted=bool(data.get("video_muted", False)),
-            joined_at=parse_time(data.get("joined_at")),
-            screen_sharing=bool(data.get("screen_sharing", False)),
+            user_id,
+            nickname,
+            avatar,
+            audio_muted=bool(seat.get("audio_muted", False)),
+            video_muted=bool(seat.get("video_muted", False)),
+            joined_at=parse_time(seat.get("joined_at")),
+            screen_sharing=bool(seat.get("screen_sharing", False)),
         )
 
 
@@ -137,6 +171,25 @@ class UserJoinedEvent:
     def user_id(self) -> str:
         return self.user.id
 
+    @classmethod
+    def from_wire(cls, data: UserJoinedData) -> UserJoinedEvent:
+        seat = Participant.from_joined(data)
+        return cls.of_participant(data["room_id"], seat, data["participant_count"])
+
+    @classmethod
+    def of_participant(cls, room_id: str, seat: Participant, count: int) -> UserJoinedEvent:
+        """``seat``'s holder joined (from ``user_joined``, or seen first in a ``room_state``)."""
+        user = User(seat.user_id, seat.nickname, seat.avatar)
+        return cls(
+            room_id,
+            user,
+            count,
+            seat.audio_muted,
+            seat.video_muted,
+            seat.joined_at,
+            seat.screen_sharing,
+        )
+
 
 @dataclass(frozen=True)
 class UserLeftEvent:
@@ -145,6 +198,10 @@ class UserLeftEvent:
     participant_count: int
     participant: Participant | None  # extension: who it was, as last seen
     type: MeetingEvent = MeetingEvent.USER_LEFT
+
+    @classmethod
+    def from_wire(cls, data: UserLeftData, participant: Participant | None) -> UserLeftEvent:
+        return cls(data["room_id"], data["user_id"], data["participant_count"], participant)
 
 
 @dataclass(frozen=True)
@@ -161,11 +218,12 @@ class ChatMessage:
     type: MeetingEvent = MeetingEvent.CHAT_MESSAGE
 
     @classmethod
-    def of(cls, data: dict[str, Any]) -> ChatMessage:
+    def from_wire(cls, data: ChatMessageData) -> ChatMessage:
+        """A ``chat_message`` (or a message of REST's history: the same shape)."""
         return cls(
             message_id=data["message_id"],
             room_id=data["room_id"],
-            sender=User.of(data["sender"]),
+            sender=User.from_wire(data["sender"]),
             content=data["content"],
             created_at=parse_time(data.get("created_at")),
             client_msg_id=data.get("client_msg_id"),
@@ -180,6 +238,16 @@ class MediaStateChangedEvent:
     video_muted: bool
     screen_sharing: bool = False  # extension
     type: MeetingEvent = MeetingEvent.MEDIA_STATE_CHANGED
+
+    @classmethod
+    def from_wire(cls, data: MediaStateChangedData) -> MediaStateChangedEvent:
+        return cls(
+            data["room_id"],
+            data["user_id"],
+            data["audio_muted"],
+            data["video_muted"],
+            bool(data.get("screen_sharing", False)),
+        )
 
 
 @dataclass(frozen=True)
@@ -200,6 +268,12 @@ class ErrorEvent:
 
     error: MeetingError
     type: MeetingEvent = MeetingEvent.ERROR
+
+    @classmethod
+    def from_wire(cls, data: ErrorData) -> ErrorEvent:
+        """An ``error`` the server sent (its ``request_seq`` says which request it refused)."""
+        message = str(data.get("message", ""))
+        return cls(server_error(data["code"], message, data.get("details")))
 
     @property
     def code(self) -> SDKErrorCode:
@@ -229,6 +303,10 @@ class MeetingEndedEvent:
     ended_at: datetime | None
     type: MeetingEvent = MeetingEvent.MEETING_ENDED
 
+    @classmethod
+    def from_wire(cls, data: MeetingEndedData) -> MeetingEndedEvent:
+        return cls(data["room_id"], parse_time(data.get("ended_at")))
+
 
 @dataclass(frozen=True)
 class WebRTCSignalEvent:
@@ -238,6 +316,10 @@ class WebRTCSignalEvent:
     from_user_id: str
     signal: dict[str, Any]
     type: MeetingEvent = MeetingEvent.WEBRTC_SIGNAL
+
+    @classmethod
+    def from_wire(cls, data: WebRTCSignalData) -> WebRTCSignalEvent:
+        return cls(data["room_id"], data["from_user_id"], data["signal"])
 
 
 @dataclass(frozen=True)
@@ -274,7 +356,7 @@ class CaptionEvent:
     type: MeetingEvent = MeetingEvent.CAPTION
 
     @classmethod
-    def of(cls, data: dict[str, Any]) -> CaptionEvent:
+    def from_wire(cls, data: CaptionData) -> CaptionEvent:
         return cls(
             data["room_id"],
             data["user_id"],

@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from aimeeting.protocol import ServerMessage
+from aimeeting.protocol.wire import ConnectedData
 from aimeeting.sdk.errors import MeetingError, network_error, server_error
 
 log = logging.getLogger("aimeeting.sdk.transport")
@@ -50,6 +51,11 @@ class Welcome:
     user_id: str
     heartbeat_timeout: float | None
     reconnect_grace: float | None
+
+    @classmethod
+    def from_wire(cls, data: ConnectedData) -> Welcome:
+        # .get: the timings are an extension older servers lack
+        return cls(data["user_id"], data.get("heartbeat_timeout"), data.get("reconnect_grace"))
 
 
 class Closed(Exception):
@@ -95,11 +101,7 @@ class Transport:
         if first.get("type") != ServerMessage.CONNECTED:
             socket.transport.abort()
             raise _refused(first)
-        data = first.get("data") or {}
-        welcome = Welcome(
-            data["user_id"], data.get("heartbeat_timeout"), data.get("reconnect_grace")
-        )
-        return cls(socket, welcome)
+        return cls(socket, Welcome.from_wire(first["data"]))
 
     def next_seq(self) -> int:
         return next(self._seq)

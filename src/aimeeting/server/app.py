@@ -44,11 +44,11 @@ from aimeeting.server.ids import utcnow
 from aimeeting.server.meetings.service import MeetingService
 from aimeeting.server.metrics import Metrics
 from aimeeting.server.realtime.captions import Captions
-from aimeeting.server.realtime.chat import ChatTurns
+from aimeeting.server.realtime.chat import ChatTurns, LocalChatTurns
 from aimeeting.server.realtime.gateway import Gateway
 from aimeeting.server.realtime.hub import Hub, LocalHub
-from aimeeting.server.realtime.locks import RoomLocks
-from aimeeting.server.realtime.presence import Grace, LocalGrace
+from aimeeting.server.realtime.locks import LocalRoomLocks, RoomLocks
+from aimeeting.server.realtime.presence import LocalReconnectGrace, ReconnectGrace
 from aimeeting.server.realtime.rooms import RoomService
 from aimeeting.server.summaries.provider import ChatCompletionsProvider
 from aimeeting.server.summaries.service import SummaryService
@@ -73,19 +73,30 @@ def _summary_provider(settings: Settings) -> ChatCompletionsProvider | None:
 
 
 def build_services(settings: Settings) -> Services:
-    db = Database(settings.resolved_database_url)
+    db = Database(
+        settings.resolved_database_url,
+        timeout=settings.database_timeout,
+        pool_size=settings.database_pool_size,
+    )
     tokens = TokenService(
         settings.resolved_jwt_secret(), settings.access_token_ttl, settings.refresh_token_ttl
     )
     # One node keeps presence, graces, locks, rate limits and logouts in process; several share
     # them through Redis (the same interfaces, see aimeeting.server.cluster).
-    cluster = Cluster(settings, db) if settings.redis_url else None
+    metrics = Metrics(cluster=settings.redis_url is not None)
+    cluster = Cluster(settings, db, metrics) if settings.redis_url else None
     hub: Hub
-    grace: Grace
+    grace: ReconnectGrace
+    locks: RoomLocks
+    chat_turns: ChatTurns
     limiter: Callable[[str, RateLimit], RateLimiter]
     if cluster is None:
-        hub, grace, locks = LocalHub(), LocalGrace(settings.reconnect_grace), RoomLocks()
-        revoked, chat_turns = RevokedSessions(db), ChatTurns()
+        hub, grace, locks = (
+            LocalHub(),
+            LocalReconnectGrace(settings.reconnect_grace),
+            LocalRoomLocks(),
+        )
+        revoked, chat_turns = RevokedSessions(db), LocalChatTurns()
         limiter = _local_limiter
     else:
         hub, grace, locks = cluster.hub, cluster.grace, cluster.locks
@@ -139,7 +150,6 @@ def build_services(settings: Settings) -> Services:
     meetings.listeners += [summaries, rooms]
     auth.listener = rooms
     captions = Captions(hub, meetings, assistant, transcripts)
-    metrics = Metrics()
     return Services(
         settings=settings,
         db=db,
@@ -191,6 +201,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,  # our own page, from the package's files: routes/apidocs.py
         redoc_url=None,
+        # FastAPI's own OpenTelemetry hooks look for providers on every request (3 % of a
+        # `/users/me`); we export Prometheus metrics, not OpenTelemetry.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     handlers.install(app)

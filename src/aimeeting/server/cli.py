@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 
 import uvicorn
 from pydantic import ValidationError
@@ -34,6 +35,26 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+# Seconds from the signal to the exit, at most: closing the sockets takes up to 10 s, the rest
+# normally well under one. A step that hangs (a task that will not end) must not keep an
+# orchestrator waiting for a node it already took out of the pool; what was acknowledged is
+# stored by then.
+SHUTDOWN_DEADLINE = 25.0
+
+
+def _exit_by(seconds: float) -> None:
+    """Arm a watchdog thread that ends the process if the shutdown is still going then."""
+
+    def give_up() -> None:
+        log.error("shutdown did not finish in time; exiting", extra={"seconds": seconds})
+        logging.shutdown()
+        os._exit(1)
+
+    watchdog = threading.Timer(seconds, give_up)
+    watchdog.daemon = True  # a shutdown that finishes does not wait for it
+    watchdog.start()
+
+
 class _Server(uvicorn.Server):
     """uvicorn, but WebSocket clients get a clean 1001 once their in-flight message is done,
     before uvicorn would close what is left with 1012."""
@@ -44,6 +65,7 @@ class _Server(uvicorn.Server):
             print(welcome(self.config.host, self.config.port), flush=True)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        _exit_by(SHUTDOWN_DEADLINE)
         for server in self.servers:
             server.close()  # no new connections meanwhile
         app = self.config.loaded_app
@@ -75,6 +97,7 @@ def serve(settings: Settings) -> int:
         app,
         host=settings.host,
         port=settings.port,
+        backlog=settings.listen_backlog,
         access_log=False,  # our middleware logs requests, without query strings
         log_config=None,
         proxy_headers=False,  # X-Forwarded-For is read only from trusted proxies, by us

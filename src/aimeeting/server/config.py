@@ -97,7 +97,17 @@ class Settings(BaseSettings):
     reconnect_grace: float = Field(30, ge=0, description="seconds")
     # With Redis: a node silent for this long is dead, and its members' seats get the grace.
     node_timeout: float = Field(10, gt=0, description="seconds")
+    # With Redis: what the logs call this node ("cluster node lost"), for an operator to map
+    # to a machine. Unset: ``<host name>:<port>``. Each start adds a random suffix (``#3fa9c1``)
+    # so that a restarted node is never taken for its dead predecessor (cluster/node.py).
+    node_id: str | None = Field(None, pattern=r"^[A-Za-z0-9._:@-]{1,64}$")
     meeting_expiry: float = Field(86400, gt=0, description="seconds a waiting meeting lives")
+    # PostgreSQL: longest wait to connect, for one statement, or for a pooled connection;
+    # past it the request is refused as 503 50301 (retry), never left hanging.
+    database_timeout: float = Field(5, gt=0, description="seconds")
+    # PostgreSQL: connections each node keeps open; under load up to 20 more are opened and
+    # closed again after use. Nodes × this must stay well under the server's max_connections.
+    database_pool_size: int = Field(10, ge=1)
     max_participants: int = Field(4, ge=1)
 
     login_rate_limit: Annotated[RateLimit, NoDecode] = RateLimit(5, 60)
@@ -128,6 +138,11 @@ class Settings(BaseSettings):
 
     bcrypt_rounds: int = Field(12, ge=4, le=31)
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="a request body or WS message")
+    # Connections the kernel holds for us until the event loop accepts them. When every client
+    # of a restarted node comes back at once, an overflowing queue drops handshakes that the
+    # clients believe sent: they wait out their timeout (docs/benchmarks.md, reconnect storm).
+    # Linux caps it at net.core.somaxconn (4096 by default since 5.4).
+    listen_backlog: int = Field(4096, ge=64)
     log_level: str = "info"
     log_file: Path | None = None
 

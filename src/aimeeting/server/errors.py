@@ -53,7 +53,14 @@ class Throttled(AppError):
 
 
 class Unavailable(AppError):
-    """503: a service the server needs (Redis) cannot be reached for now; try again."""
+    """503: a service the server needs (Redis, the database) cannot be reached for now; try
+    again (after ``retry_after`` seconds when given: in ``details`` and ``Retry-After``)."""
 
-    def __init__(self, details: dict[str, Any] | None = None) -> None:
-        super().__init__(ErrorCode.SERVICE_UNAVAILABLE, details)
+    def __init__(
+        self, details: dict[str, Any] | None = None, *, retry_after: int | None = None
+    ) -> None:
+        headers = None
+        if retry_after is not None:
+            details = {**(details or {}), "retry_after": retry_after}
+            headers = {"Retry-After": str(retry_after)}
+        super().__init__(ErrorCode.SERVICE_UNAVAILABLE, details, headers=headers)

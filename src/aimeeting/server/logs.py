@@ -19,6 +19,9 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "co
 
 
 def redact(text: str) -> str:
+    # Every match holds one of these two: most texts (every access line) skip the regex.
+    if "eyJ" not in text and "token=" not in text:
+        return text
     return _SECRETS.sub(lambda m: f"{m[1]}[redacted]" if m[1] else "[redacted]", text)
 
 

@@ -5,9 +5,43 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
+class ClusterMetrics:
+    """A node's line to Redis (only with ``AIMEETING_REDIS_URL``): alert on ``redis_up`` 0."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.redis_up = Gauge(
+            "aimeeting_redis_up",
+            "1 while this node hears the other nodes through Redis, 0 while it serves alone.",
+            registry=registry,
+        )
+        self.in_sync = Gauge(
+            "aimeeting_cluster_in_sync",
+            "1 once this node has rebuilt its cluster state after Redis came back (/readyz).",
+            registry=registry,
+        )
+        self.outages = Counter(
+            "aimeeting_redis_outages_total",
+            "Times this node lost Redis.",
+            registry=registry,
+        )
+        self.recoveries = Counter(
+            "aimeeting_cluster_recoveries_total",
+            "Times this node rebuilt its cluster state after Redis came back (room state"
+            " re-sent, missed chat delivered, seats reconciled).",
+            registry=registry,
+        )
+        self.caught_up = Counter(
+            "aimeeting_chat_caught_up_total",
+            "Chat messages stored while this node could not hear the others, delivered to"
+            " its members once Redis was back.",
+            registry=registry,
+        )
+
+
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, *, cluster: bool = False) -> None:
         self.registry = CollectorRegistry()
+        self.cluster = ClusterMetrics(self.registry) if cluster else None
         self.requests = Counter(
             "aimeeting_http_requests_total",
             "HTTP requests answered, by route template and status.",

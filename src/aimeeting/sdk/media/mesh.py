@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
@@ -27,7 +27,7 @@ from aimeeting.sdk.models import (
     TrackKind,
     TrackRemovedEvent,
 )
-from aimeeting.sdk.tasks import Background
+from aimeeting.tasks import Background
 
 log = logging.getLogger("aimeeting.sdk.media")
 
@@ -64,10 +64,11 @@ class Mesh:
 
     # --- the meeting's calls ----------------------------------------------------------------
 
-    def enter(self, members: list[str], again: bool) -> None:
-        """We (re-)entered the room with these members: we call each of them. After a
-        reconnect an existing link is replaced by a fresh one (aiortc's ICE restart); links
-        to members no longer there are hung up."""
+    def enter(self, members: list[str], again: bool, in_room: Collection[str] | None) -> None:
+        """We (re-)entered the room with these members (seat holders): we call each of them
+        connected to the room (``in_room``; None: all). One not in it yet would never get our
+        offer: it calls us when it enters. After a reconnect an existing link is replaced by a
+        fresh one (aiortc's ICE restart); links to members no longer there are hung up."""
         if self._closed:
             return
         others = {user_id for user_id in members if user_id != self._me}
@@ -75,6 +76,8 @@ class Mesh:
             if user_id not in others:
                 self.hang_up(user_id)
         for user_id in others:
+            if in_room is not None and user_id not in in_room:
+                continue
             link = self._links.get(user_id)
             if link is None or again:
                 self._open(user_id).offer()

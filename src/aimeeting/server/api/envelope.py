@@ -7,7 +7,6 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, Field
-from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from aimeeting.protocol import ErrorCode, Language
@@ -44,23 +43,6 @@ class ErrorBody(BaseModel):
     code: int = Field(description="错误码")
     message: str = Field(description="错误消息")
     details: dict[str, Any] | None = Field(None, description="详细错误信息（可选）")
-
-
-def language(connection: HTTPConnection) -> Language:
-    """``en`` when Accept-Language prefers English over Chinese, else the contract's Chinese."""
-    best: tuple[float, Language] = (0.0, "zh")
-    for part in connection.headers.get("accept-language", "").split(","):
-        tag, _, params = part.strip().partition(";")
-        primary = tag.strip().lower().split("-")[0]
-        if primary not in ("en", "zh"):
-            continue
-        try:
-            quality = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
-        except ValueError:
-            quality = 0.0
-        if quality > best[0]:
-            best = (quality, "en" if primary == "en" else "zh")
-    return best[1]
 
 
 def success(

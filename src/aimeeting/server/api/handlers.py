@@ -11,8 +11,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from aimeeting.protocol import ErrorCode
-from aimeeting.server.api.envelope import error_response, language
+from aimeeting.server.api.envelope import error_response
 from aimeeting.server.errors import AppError
+from aimeeting.server.language import language
 from aimeeting.server.validation import to_invalid_input
 
 log = logging.getLogger(__name__)

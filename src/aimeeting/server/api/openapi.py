@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from aimeeting.server.api.docs import finish
+from aimeeting.server.api.links import add_links
+from aimeeting.server.api.openapi_operations import finish
 
 DESCRIPTION = """\
 企业级视频会议系统 RESTful API（AI Meeting MVP v0.1 契约）。
@@ -74,6 +75,7 @@ def describe(app: FastAPI) -> dict[str, Any]:
                 if (path, method) in _EXTENSION_OPERATIONS:
                     operation["x-extension"] = True
         finish(schema)
+        add_links(schema)
         join = schema["paths"]["/v1/meetings/{meeting_number}/join"]["post"]
         join["requestBody"]["x-extension"] = True
         app.openapi_schema = schema

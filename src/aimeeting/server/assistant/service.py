@@ -13,7 +13,7 @@ import logging
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aimeeting.protocol import ErrorCode
+from aimeeting.protocol import ErrorCode, MeetingStatus
 from aimeeting.server.assistant.schemas import (
     AssistantInvitation,
     AssistantInvitations,
@@ -130,7 +130,7 @@ class AssistantService:
         """Take the assistant's seat and make the invitation active; idempotent (a second call
         may change the language). 40402, 40005 (ended), 40301 (no right), 40006 (full)."""
         detail = await self.meetings.get(meeting_id, user_id)
-        if detail.status == "ended":
+        if detail.status == MeetingStatus.ENDED:
             raise InvalidInput(ErrorCode.MEETING_ENDED)
         _check_may_change(detail, user_id)
         await self.meetings.join(detail.meeting_number, self.user.id, _SEAT)
@@ -198,7 +198,7 @@ class AssistantService:
             rows = await session.execute(
                 select(models.MeetingAssistant, models.Meeting)
                 .join(models.Meeting, models.Meeting.id == models.MeetingAssistant.meeting_id)
-                .where(models.MeetingAssistant.active, models.Meeting.status != "ended")
+                .where(models.MeetingAssistant.active, models.Meeting.status != MeetingStatus.ENDED)
                 .order_by(models.MeetingAssistant.invited_at, models.MeetingAssistant.meeting_id)
             )
             now = utcnow()
@@ -210,7 +210,7 @@ class AssistantService:
                     invited_at=row.invited_at,
                 )
                 for row, meeting in rows
-                if self.meetings.status_of(meeting, now)[0] != "ended"
+                if self.meetings.status_of(meeting, now)[0] != MeetingStatus.ENDED
             ]
         return AssistantInvitations(items=items)
 

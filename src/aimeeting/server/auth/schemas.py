@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, JsonValue, field_validator
 
 from aimeeting.protocol import ErrorCode
 from aimeeting.server.users.schemas import User
@@ -13,6 +13,8 @@ from aimeeting.server.validation import (
     normalize_email,
 )
 
+_EMAIL_SCHEMA: dict[str, JsonValue] = {"format": "email"}
+
 
 class RegisterIn(RequestModel):
     field_codes: ClassVar = {
@@ -20,11 +22,21 @@ class RegisterIn(RequestModel):
         "password": ErrorCode.INVALID_PASSWORD,
     }
 
-    email: str = Field(description="用户邮箱", examples=["user@example.com"])
-    password: str = Field(
-        description="用户密码（8-32位，包含字母和数字）", examples=["Password123"]
+    # The contract's constraints are in the document (json_schema_extra) but enforced by the
+    # validators below, which answer with the contract's codes (pydantic's own would not).
+    email: str = Field(
+        description="用户邮箱", examples=["user@example.com"], json_schema_extra=_EMAIL_SCHEMA
     )
-    nickname: str = Field(description="用户昵称（2-20 个字符）", examples=["张三"])
+    password: str = Field(
+        description="用户密码（8-32位，包含字母和数字）",
+        examples=["Password123"],
+        json_schema_extra={"format": "password", "minLength": 8, "maxLength": 32},
+    )
+    nickname: str = Field(
+        description="用户昵称（2-20 个字符）",
+        examples=["张三"],
+        json_schema_extra={"minLength": 2, "maxLength": 20},
+    )
 
     _email = field_validator("email")(staticmethod(normalize_email))
     _password = field_validator("password")(staticmethod(check_password))
@@ -38,8 +50,8 @@ class RegisterIn(RequestModel):
 class LoginIn(RequestModel):
     field_codes: ClassVar = {"email": ErrorCode.INVALID_EMAIL}
 
-    email: str = Field(examples=["user@example.com"])
-    password: str = Field(examples=["Password123"])
+    email: str = Field(examples=["user@example.com"], json_schema_extra=_EMAIL_SCHEMA)
+    password: str = Field(examples=["Password123"], json_schema_extra={"format": "password"})
 
     _email = field_validator("email")(staticmethod(normalize_email))
 

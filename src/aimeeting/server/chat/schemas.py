@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from aimeeting.server.schemas import Timestamp
+from aimeeting.protocol.wire import ChatMessageData
+from aimeeting.server.schemas import Timestamp, format_timestamp
 from aimeeting.server.users.schemas import PublicUser
 
 
@@ -15,6 +16,17 @@ class ChatMessage(BaseModel):
     content: str
     created_at: Timestamp
     client_msg_id: str | None = Field(description="扩展：发送方的去重键")
+
+    def to_wire(self) -> ChatMessageData:
+        """The ``chat_message`` event's data (what ``model_dump(mode="json")`` gives, typed)."""
+        return {
+            "message_id": self.message_id,
+            "room_id": self.room_id,
+            "sender": self.sender.to_wire(),
+            "content": self.content,
+            "created_at": format_timestamp(self.created_at),
+            "client_msg_id": self.client_msg_id,
+        }
 
 
 class ChatHistory(BaseModel):

@@ -20,12 +20,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from aimeeting.server.cluster.node import PREFIX
-from aimeeting.server.realtime.chat import ChatTurns
 
 log = logging.getLogger(__name__)
 
-WAIT = 5.0  # seconds to wait for a turn before going ahead without it
-POLL = 0.002  # seconds between attempts
+# A turn is not a room lock (``cluster.locks``): chat goes ahead without one rather than wait
+# long, so it is waited for a shorter time, and more eagerly.
+TURN_WAIT = 5.0  # seconds to wait for a turn before going ahead without it
+TURN_POLL = 0.002  # seconds between attempts
 KEEP_LAST = 86_400_000  # ms a room's last time is kept after its last message
 
 # KEYS: n turn keys, then the n rooms' last-time keys. ARGV: owner, lease (ms).
@@ -62,7 +63,7 @@ def _micros(moment: datetime) -> str:
     return str(int(moment.timestamp() * 1_000_000))
 
 
-class RedisChatTurns(ChatTurns):
+class RedisChatTurns:
     def __init__(self, redis: Redis, node_id: str, lease: float) -> None:
         self.lease_ms = int(lease * 1000)
         self._take = redis.register_script(_TAKE)
@@ -77,7 +78,7 @@ class RedisChatTurns(ChatTurns):
 
     async def take(self, room_ids: list[str]) -> dict[str, datetime]:
         owner = next(self._owners)
-        deadline = time.monotonic() + WAIT
+        deadline = time.monotonic() + TURN_WAIT
         try:
             while (
                 last := await self._take(keys=self._keys(room_ids), args=[owner, self.lease_ms])
@@ -85,7 +86,7 @@ class RedisChatTurns(ChatTurns):
                 if time.monotonic() > deadline:
                     log.warning("no chat turn in time; storing without it")
                     return {}
-                await asyncio.sleep(POLL)
+                await asyncio.sleep(TURN_POLL)
         except RedisError:
             return {}  # the hub reports the outage; this node's members still get the chat
         self._held[tuple(room_ids)] = owner

@@ -14,19 +14,19 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
+from aimeeting.server.cluster.lua import NOW
 from aimeeting.server.cluster.node import PREFIX
-from aimeeting.server.errors import Unavailable
-from aimeeting.server.realtime.presence import Grace
+from aimeeting.server.cluster.outage import needs_redis
+from aimeeting.server.realtime.presence import GraceListener, notify_grace_over
+from aimeeting.tasks import Background
 
 log = logging.getLogger(__name__)
 
 FLAGS = f"{PREFIX}grace"  # "room\tuser" → "1" if the user was in the room, else "0"
 DUE = f"{PREFIX}grace:due"  # "room\tuser" → when the grace runs out (ms, Redis's clock)
 
-_NOW = "local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
-
 _BEGIN = (
-    _NOW
+    NOW
     + """
 local was = ARGV[2]
 if redis.call('HGET', KEYS[1], ARGV[1]) == '1' then was = '1' end
@@ -44,7 +44,7 @@ return tonumber(was)
 """
 
 _RUN_OUT = (
-    _NOW
+    NOW
     + """
 local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not due or tonumber(due) > now then return 0 end
@@ -54,7 +54,7 @@ return 1
 """
 )
 
-_DUE = _NOW + "return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)"
+_DUE = NOW + "return redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)"
 
 _END_ROOM = """
 for _, key in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -70,9 +70,10 @@ def _key(room_id: str, user_id: str) -> str:
     return f"{room_id}\t{user_id}"
 
 
-class RedisGrace(Grace):
+class RedisReconnectGrace:
     def __init__(self, redis: Redis, seconds: float) -> None:
-        super().__init__(seconds)
+        self.seconds = seconds
+        self.listener: GraceListener | None = None
         self.redis = redis
         self.interval = max(0.05, min(0.5, seconds / 10))  # how often to look for run-out graces
         self._begin = redis.register_script(_BEGIN)
@@ -81,7 +82,8 @@ class RedisGrace(Grace):
         self._due = redis.register_script(_DUE)
         self._end_room = redis.register_script(_END_ROOM)
         self._watcher: asyncio.Task[None] | None = None
-        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: set[str] = set()  # "room\tuser" whose listener is being told
+        self._background = Background()
 
     async def start(self) -> None:
         self._watcher = asyncio.create_task(self._watch(), name="grace-watch")
@@ -93,8 +95,11 @@ class RedisGrace(Grace):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
 
-    async def begin(self, room_id: str, user_id: str, *, was_in_room: bool) -> None:
-        args = [_key(room_id, user_id), "1" if was_in_room else "0", int(self.seconds * 1000)]
+    async def begin(
+        self, room_id: str, user_id: str, *, was_in_room: bool, seconds: float | None = None
+    ) -> None:
+        length = self.seconds if seconds is None else seconds
+        args = [_key(room_id, user_id), "1" if was_in_room else "0", int(length * 1000)]
         await self._call(self._begin, args)
 
     async def end(self, room_id: str, user_id: str) -> bool | None:
@@ -102,10 +107,8 @@ class RedisGrace(Grace):
         return None if was == -1 else bool(was)
 
     async def is_pending(self, room_id: str, user_id: str) -> bool:
-        try:
+        with needs_redis():
             return await self.redis.zscore(DUE, _key(room_id, user_id)) is not None
-        except RedisError as exc:
-            raise Unavailable({"redis": "unreachable"}) from exc
 
     async def run_out(self, room_id: str, user_id: str) -> bool:
         return bool(await self._call(self._run_out, [_key(room_id, user_id)]))
@@ -114,10 +117,8 @@ class RedisGrace(Grace):
         await self._call(self._end_room, [f"{room_id}\t"])
 
     async def _call(self, script: AsyncScript, args: list[str | int]) -> Any:
-        try:
+        with needs_redis():
             return await script(keys=[FLAGS, DUE], args=args)
-        except RedisError as exc:
-            raise Unavailable({"redis": "unreachable"}) from exc
 
     async def _watch(self) -> None:
         while True:
@@ -129,11 +130,11 @@ class RedisGrace(Grace):
             for raw in due:
                 key = str(raw)
                 if key not in self._in_flight:
-                    task = asyncio.create_task(self._notify(*key.split("\t", 1)))
-                    self._in_flight[key] = task
-                    task.add_done_callback(self._landed)
+                    self._in_flight.add(key)
+                    self._background.spawn(self._notify(key))
 
-    def _landed(self, task: asyncio.Task[None]) -> None:
-        for key, running in list(self._in_flight.items()):
-            if running is task:
-                del self._in_flight[key]
+    async def _notify(self, key: str) -> None:
+        try:
+            await notify_grace_over(self, *key.split("\t", 1))
+        finally:
+            self._in_flight.discard(key)

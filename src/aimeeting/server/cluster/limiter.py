@@ -4,24 +4,22 @@ When Redis cannot be reached, each node counts alone rather than refusing everyo
 from __future__ import annotations
 
 import itertools
-import logging
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from aimeeting.protocol import ErrorCode
 from aimeeting.server.auth.throttle import SlidingWindowLimiter
+from aimeeting.server.cluster.lua import NOW
 from aimeeting.server.cluster.node import PREFIX
+from aimeeting.server.cluster.outage import tolerate_outage
 from aimeeting.server.config import RateLimit
 from aimeeting.server.errors import Throttled
 
-log = logging.getLogger(__name__)
-
 # KEYS: the key's window. ARGV: limit, period (ms), a unique name for this event.
 # Returns -1 when counted, else the ms until the oldest event leaves the window.
-_HIT = """
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+_HIT = (
+    NOW
+    + """
 local period = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
@@ -32,6 +30,7 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], period)
 return -1
 """
+)
 
 
 class RedisLimiter:
@@ -48,11 +47,9 @@ class RedisLimiter:
             int(self.limit.period * 1000),
             next(self._events),
         ]
-        try:
+        with tolerate_outage("rate limit counted on this node only"):
             wait_ms = await self._hit(keys=[self.prefix + key], args=args)
-        except RedisError:
-            log.warning("redis unreachable: rate limit counted on this node only")
-            await self.alone.hit(key)
+            if wait_ms >= 0:
+                raise Throttled(ErrorCode.TOO_MANY_REQUESTS, wait_ms / 1000)
             return
-        if wait_ms >= 0:
-            raise Throttled(ErrorCode.TOO_MANY_REQUESTS, wait_ms / 1000)
+        await self.alone.hit(key)  # only if Redis could not count it

@@ -3,6 +3,9 @@
 The local lock comes first so that only one task per node waits on Redis. The lease is as long
 as a node may stay silent before it counts as dead, and is renewed while held: a node that dies
 holding a room frees it as soon as the others find it dead, not after a long fixed lease.
+
+(A chat turn, ``cluster.chat``, is a lease too, but of another kind: several rooms at once, not
+renewed, and given up on rather than waited for; hence its own script and timings.)
 """
 
 from __future__ import annotations
@@ -17,29 +20,31 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import RedisError
 
 from aimeeting.server.cluster.node import PREFIX
+from aimeeting.server.cluster.outage import needs_redis
 from aimeeting.server.errors import Unavailable
-from aimeeting.server.realtime.locks import RoomLocks
+from aimeeting.server.realtime.locks import LocalRoomLocks
 
-WAIT = 10.0  # seconds to wait for another node's turn before giving up
-POLL = 0.005  # seconds between attempts while another node holds the room
+LOCK_WAIT = 10.0  # seconds to wait for another node's turn before refusing (503)
+LOCK_POLL = 0.005  # seconds between attempts while another node holds the room
 
 
-class RedisRoomLocks(RoomLocks):
+class RedisRoomLocks:
     def __init__(self, redis: Redis, lease: float) -> None:
-        super().__init__()
+        self._here = LocalRoomLocks()
         self.redis = redis
         self.lease = lease
 
     @asynccontextmanager
     async def hold(self, room_id: str) -> AsyncIterator[None]:
-        async with super().hold(room_id):
+        async with self._here.hold(room_id):
             lease = self.redis.lock(
-                f"{PREFIX}lock:{room_id}", timeout=self.lease, sleep=POLL, blocking_timeout=WAIT
+                f"{PREFIX}lock:{room_id}",
+                timeout=self.lease,
+                sleep=LOCK_POLL,
+                blocking_timeout=LOCK_WAIT,
             )
-            try:
+            with needs_redis():
                 acquired = await lease.acquire()
-            except RedisError as exc:
-                raise Unavailable({"redis": "unreachable"}) from exc
             if not acquired:
                 raise Unavailable({"room_id": "busy, try again"})
             renewing = asyncio.create_task(self._renew(lease))
@@ -47,9 +52,8 @@ class RedisRoomLocks(RoomLocks):
                 yield
             finally:
                 renewing.cancel()
-                with contextlib.suppress(
-                    RedisError
-                ):  # gone with Redis, or expired: nothing to free
+                # Gone with Redis, or expired: nothing to free.
+                with contextlib.suppress(RedisError):
                     await lease.release()
 
     async def _renew(self, lease: Lock) -> None:

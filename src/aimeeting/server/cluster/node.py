@@ -8,7 +8,9 @@ Each node also refreshes a key that lives ``timeout`` seconds. A node whose key 
 the first other node to notice claims it and hands its connections to ``on_node_lost``.
 
 When Redis goes away, the node keeps serving what it can alone and tries again with backoff;
-once back, ``on_reconnect`` rebuilds what Redis may have lost.
+once back, ``on_reconnect`` rebuilds what Redis may have lost. ``on_down`` and ``on_up`` are
+told at the very moment the inbox is lost and found again (before any message heard from then
+on is handled); ``in_sync`` is True only once ``on_reconnect`` has finished since.
 """
 
 from __future__ import annotations
@@ -17,22 +19,27 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
 
+from aimeeting.tasks import Background
+
 log = logging.getLogger(__name__)
 
-PREFIX = "aimeeting:"
+PREFIX = "aimeeting:"  # of every key and channel; the Lua scripts are handed theirs
+INBOXES = f"{PREFIX}node:"  # a node's inbox is this and its id
 NODES = f"{PREFIX}nodes"  # the ids of the nodes that have not been found dead
 EVERYONE = f"{PREFIX}all"  # the channel every node hears
 RETRY_MAX = 2.0  # seconds between attempts to reach Redis, at most
+REDIS_CONNECTIONS = 100  # per node: redis-py's default; calls beyond wait for one
+REDIS_POOL_WAIT = 5.0  # seconds a call waits for a pooled connection (as for an answer)
 
 Handler = Callable[[dict[str, Any]], None]
 
@@ -45,18 +52,32 @@ class SecretMismatch(RuntimeError):
 
 
 def inbox(node_id: str) -> str:
-    return f"{PREFIX}node:{node_id}"
+    return f"{INBOXES}{node_id}"
 
 
 def alive_key(node_id: str) -> str:
-    return f"{PREFIX}node:{node_id}:alive"
+    return f"{inbox(node_id)}:alive"
+
+
+def incarnation(name: str) -> str:
+    """This start's id: the operator's ``name`` and a random suffix. A node restarted quickly
+    must not be taken for its dead predecessor, whose members the others still have to hand a
+    grace to (``on_node_lost``), so each start is a new id; the name says which machine."""
+    return f"{name}#{uuid.uuid4().hex[:6]}" if name else uuid.uuid4().hex[:12]
 
 
 class Node:
-    def __init__(self, redis_url: str, *, timeout: float, secret_fingerprint: str = "") -> None:
-        self.id = uuid.uuid4().hex[:12]
-        self.redis: Redis = Redis.from_url(
+    def __init__(
+        self, redis_url: str, *, timeout: float, secret_fingerprint: str = "", name: str = ""
+    ) -> None:
+        self.id = incarnation(name)
+        # A call that finds every pooled connection busy waits for one (redis-py's plain pool
+        # refuses it at once with MaxConnectionsError, which read as "Redis unreachable": 50301
+        # for thousands of joins while a node took a dead one's 5,000 returning members).
+        pool = BlockingConnectionPool.from_url(
             redis_url,
+            max_connections=REDIS_CONNECTIONS,
+            timeout=REDIS_POOL_WAIT,
             socket_connect_timeout=2,
             socket_timeout=5,
             decode_responses=True,
@@ -64,14 +85,21 @@ class Node:
             # without making every call wait long while Redis is really gone.
             retry=Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), retries=1),
         )
+        self.redis: Redis = Redis.from_pool(pool)
         self.timeout = timeout
         self.secret_fingerprint = secret_fingerprint
-        self.connected = False
+        self.connected = False  # subscribed to the inbox
+        self.in_sync = False  # connected, and what Redis may have lost rebuilt since
+        self.outages = 0  # how often the inbox was lost
+        self.on_down: Callable[[], None] | None = None
+        self.on_up: Callable[[], None] | None = None
         self.on_reconnect: Callable[[], Awaitable[None]] | None = None
-        self.on_node_lost: Callable[[str], Awaitable[None]] | None = None
+        self.on_node_lost: Callable[[str], Coroutine[Any, Any, None]] | None = None
         self._handlers: dict[str, Handler] = {}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._background = Background()
         self._subscribed = asyncio.Event()
+        self._recovering: asyncio.Task[None] | None = None
+        self._recover_again = False
 
     def handle(self, op: str, handler: Handler) -> None:
         self._handlers[op] = handler
@@ -87,18 +115,14 @@ class Node:
         live nodes sign tokens with another secret (each would refuse the others' tokens)."""
         await self._check_secret()
         await self._beat()
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="cluster-listen"),
-            asyncio.create_task(self._keep_alive(), name="cluster-heartbeat"),
-        ]
+        self._background.spawn(self._listen(), name="cluster-listen")
+        self._background.spawn(self._keep_alive(), name="cluster-heartbeat")
         async with asyncio.timeout(10):
             await self._subscribed.wait()
         log.info("cluster node started", extra={"node": self.id})
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._background.stop()
         with contextlib.suppress(RedisError):
             await self.redis.delete(alive_key(self.id))
             await self.redis.srem(NODES, self.id)
@@ -119,10 +143,13 @@ class Node:
                     log.warning(
                         "redis unreachable; serving this node alone", extra={"error": str(exc)}
                     )
-                self.connected = False
+                    self.connected = self.in_sync = False
+                    self.outages += 1
+                    if self.on_down is not None:
+                        self.on_down()
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
 
@@ -138,9 +165,16 @@ class Node:
         recovered = self._subscribed.is_set()
         self.connected = True
         self._subscribed.set()
-        if recovered:
-            log.info("redis reachable again", extra={"node": self.id})
-            self._spawn(self._recover())
+        if not recovered:
+            self.in_sync = True  # at start-up: the app rebuilds its state before serving
+            return
+        log.info("redis reachable again", extra={"node": self.id})
+        if self.on_up is not None:
+            self.on_up()
+        if self._recovering is not None and not self._recovering.done():
+            self._recover_again = True  # lost and found again while recovering: once more
+        else:
+            self._recovering = self._background.spawn(self._recover(), name="cluster-recover")
 
     async def _dispatch(self, pubsub: PubSub) -> None:
         async for message in pubsub.listen():
@@ -156,13 +190,19 @@ class Node:
         """Repair what Redis lost; again and again until it works (or Redis goes again)."""
         delay = 0.1
         while self.connected:
+            self._recover_again = False
             try:
                 await self._beat()
                 if self.on_reconnect is not None:
                     await self.on_reconnect()
-                return
+                if self.connected and not self._recover_again:
+                    self.in_sync = True
+                    return
+                continue
             except (RedisError, OSError) as exc:
                 log.info("cluster recovery to be retried", extra={"error": str(exc)})
+            except Exception:  # the database, say: not in sync until it works
+                log.exception("cluster recovery failed; to be retried")
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
 
@@ -207,15 +247,5 @@ class Node:
                 continue
             if await self.redis.srem(NODES, node_id) and self.on_node_lost is not None:
                 log.warning("cluster node lost", extra={"node": node_id})
-                self._spawn(self.on_node_lost(node_id))  # only the node that claimed it
-
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("cluster recovery failed")
-
-        task = asyncio.create_task(run())
-        self._tasks.append(task)
-        task.add_done_callback(self._tasks.remove)
+                # Only the node that claimed it; a failure is logged by ``Background``.
+                self._background.spawn(self.on_node_lost(node_id), name="cluster-node-lost")

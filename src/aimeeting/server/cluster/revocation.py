@@ -3,17 +3,13 @@ that each refuses the session's tokens at once, without a database read per requ
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from aimeeting.server.auth.revocation import RevokedSessions
 from aimeeting.server.cluster.node import Node
+from aimeeting.server.cluster.outage import tolerate_outage
 from aimeeting.server.db import Database
-
-log = logging.getLogger(__name__)
 
 
 class ClusterRevokedSessions(RevokedSessions):
@@ -25,11 +21,9 @@ class ClusterRevokedSessions(RevokedSessions):
     async def revoke(self, session_id: str, until: datetime, now: datetime) -> None:
         await super().revoke(session_id, until, now)
         message = {"op": "revoked", "session": session_id, "until": until.isoformat()}
-        try:
+        # Stored: the other nodes read it when they find Redis again.
+        with tolerate_outage("other nodes learn of a logout later"):
             await self.node.broadcast(message)
-        except RedisError:
-            # Stored: the other nodes read it when they find Redis again.
-            log.warning("redis unreachable: other nodes learn of a logout later")
 
     def _on_revoked(self, message: dict[str, Any]) -> None:
         self.remember(message["session"], datetime.fromisoformat(message["until"]))

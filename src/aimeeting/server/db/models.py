@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from aimeeting.protocol import MeetingStatus
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
@@ -65,10 +67,14 @@ class User(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+# 'waiting', 'active', 'ended': the text of migration 0001's constraint, built from the enum.
+_STATUSES = ", ".join(f"'{status.value}'" for status in MeetingStatus)
+
+
 class Meeting(Base):
     __tablename__ = "meetings"
     __table_args__ = (
-        CheckConstraint("status IN ('waiting', 'active', 'ended')", name="status"),
+        CheckConstraint(f"status IN ({_STATUSES})", name="status"),
         Index(None, "creator_id", "created_at"),
     )
 

@@ -8,12 +8,13 @@ other member of the room gets it through the hub, on whichever node they are con
 from __future__ import annotations
 
 from aimeeting.protocol import ErrorCode, ServerMessage
+from aimeeting.protocol.wire import CaptionData
 from aimeeting.server.assistant.service import AssistantService
 from aimeeting.server.errors import Forbidden, InvalidInput
 from aimeeting.server.meetings.service import MeetingService
-from aimeeting.server.realtime.connection import Connection
 from aimeeting.server.realtime.events import Event
 from aimeeting.server.realtime.hub import Hub
+from aimeeting.server.realtime.member import Member
 from aimeeting.server.realtime.schemas import CaptionIn
 from aimeeting.server.transcripts.service import Caption, TranscriptService
 
@@ -31,7 +32,7 @@ class Captions:
         self.assistant = assistant
         self.transcripts = transcripts
 
-    async def caption(self, connection: Connection, message: CaptionIn) -> None:
+    async def caption(self, connection: Member, message: CaptionIn) -> None:
         room_id = message.room_id
         await self._check_sender(connection, room_id)
         if not await self.meetings.holds_seat(room_id, message.user_id):
@@ -42,11 +43,18 @@ class Captions:
             await self.transcripts.add(
                 Caption(room_id, message.user_id, message.text, message.start_ms, message.end_ms)
             )
-        # The message's fields are the event's: room_id, user_id, text, start_ms, end_ms, final.
-        event = Event(ServerMessage.CAPTION, message.model_dump())
+        data: CaptionData = {
+            "room_id": room_id,
+            "user_id": message.user_id,
+            "text": message.text,
+            "start_ms": message.start_ms,
+            "end_ms": message.end_ms,
+            "final": message.final,
+        }
+        event = Event(ServerMessage.CAPTION, data)
         await self.hub.publish(room_id, event, exclude=connection.user_id)
 
-    async def _check_sender(self, connection: Connection, room_id: str) -> None:
+    async def _check_sender(self, connection: Member, room_id: str) -> None:
         """The assistant, in the room on this connection, invited now (else 40301)."""
         if not self.assistant.is_assistant(connection.user_id):
             raise Forbidden({"type": "only the assistant sends captions"})

@@ -15,14 +15,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.types import Message
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from aimeeting.protocol import ClientMessage, CloseCode, ErrorCode, ServerMessage
-from aimeeting.server.api.envelope import language
+from aimeeting.protocol.wire import ConnectedData
 from aimeeting.server.auth.service import AuthService
 from aimeeting.server.auth.tokens import Claims
 from aimeeting.server.config import Settings
-from aimeeting.server.errors import AppError, InvalidInput, Throttled
+from aimeeting.server.errors import AppError, InvalidInput, Throttled, Unavailable
+from aimeeting.server.language import language
 from aimeeting.server.metrics import Metrics
 from aimeeting.server.realtime.captions import Captions
 from aimeeting.server.realtime.connection import CLOSE_TIMEOUT, Connection
@@ -123,8 +124,13 @@ class Gateway:
         try:
             claims, user = await self._authenticate(websocket.query_params.get("access_token", ""))
         except AppError as exc:
-            await websocket.send_text(error_event(exc.code, None, lang).envelope(1))
-            await websocket.close(CloseCode.UNAUTHORIZED, "authentication failed")
+            # A client that gave up waiting (a node busy with a storm) is gone: nothing to tell.
+            with contextlib.suppress(WebSocketDisconnect):
+                await websocket.send_text(error_event(exc.code, None, lang).envelope(1))
+                if isinstance(exc, Unavailable):  # the token may be good: the client retries
+                    await websocket.close(CloseCode.TRY_AGAIN_LATER, "service unavailable")
+                else:
+                    await websocket.close(CloseCode.UNAUTHORIZED, "authentication failed")
             return
         connection = Connection(
             websocket, user, claims.session_id, lang, self.settings.ws_rate_limit
@@ -165,7 +171,7 @@ class Gateway:
         # while the profile was loading must not miss this socket.
         return self.auth.authenticate(token), user
 
-    def _welcome(self, user_id: str) -> dict[str, Any]:
+    def _welcome(self, user_id: str) -> ConnectedData:
         return {
             "user_id": user_id,
             "heartbeat_timeout": self.settings.heartbeat_timeout,

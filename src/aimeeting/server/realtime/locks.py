@@ -1,15 +1,23 @@
 """One lock per room: a join, a leave, a drop, the end of a grace and the end of the meeting
-never interleave. ``RoomLocks`` serves one node; ``aimeeting.server.cluster.locks`` adds a
-Redis lease on top, so that the rule holds across nodes."""
+never interleave. ``RoomLocks`` is the interface; ``LocalRoomLocks`` serves one node;
+``aimeeting.server.cluster.locks`` adds a Redis lease on top, so that the rule holds across
+nodes."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 
-class RoomLocks:
+class RoomLocks(Protocol):
+    def hold(self, room_id: str) -> AbstractAsyncContextManager[None]:
+        """``async with locks.hold(room_id):`` the room is this task's alone."""
+        ...
+
+
+class LocalRoomLocks:
     """One asyncio lock per room, kept only while someone holds or awaits it."""
 
     def __init__(self) -> None:

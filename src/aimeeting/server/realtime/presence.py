@@ -1,7 +1,8 @@
 """The reconnect grace (DECISIONS.md §4): a seat whose user is not in the room is kept for a
 while, then released.
 
-``Grace`` is the interface; ``LocalGrace`` keeps one timer per (room, user) in this process.
+``ReconnectGrace`` is the interface; ``LocalReconnectGrace`` keeps one timer per (room, user) in
+this process.
 The multi-node variant (``aimeeting.server.cluster.grace``) keeps them in Redis, so that any node
 can end a grace that another node started, or that a node which died left behind.
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from abc import ABC, abstractmethod
 from typing import Protocol
+
+from aimeeting.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -22,57 +24,56 @@ class GraceListener(Protocol):
     async def grace_over(self, room_id: str, user_id: str) -> None: ...
 
 
-class Grace(ABC):
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.listener: GraceListener | None = None  # told when a grace runs out
+class ReconnectGrace(Protocol):
+    seconds: float  # how long a whole grace lasts
+    listener: GraceListener | None  # told when a grace runs out
 
-    @abstractmethod
     async def start(self) -> None:
         """Begin watching for graces that run out."""
 
-    @abstractmethod
     async def stop(self) -> None:
         """Stop watching (at shutdown)."""
 
-    @abstractmethod
-    async def begin(self, room_id: str, user_id: str, *, was_in_room: bool) -> None:
+    async def begin(
+        self, room_id: str, user_id: str, *, was_in_room: bool, seconds: float | None = None
+    ) -> None:
         """Start (or restart) the user's grace in the room. ``was_in_room``: the user dropped
-        out of the room (vs. a REST seat not used yet); a restart keeps a True."""
+        out of the room (vs. a REST seat not used yet); a restart keeps a True. ``seconds``:
+        what is left of a grace that began earlier (default: a whole one)."""
 
-    @abstractmethod
     async def end(self, room_id: str, user_id: str) -> bool | None:
         """End the grace because the user is back: None if there was none, else whether the
         user had been in the room before (then nobody saw them leave)."""
 
-    @abstractmethod
     async def is_pending(self, room_id: str, user_id: str) -> bool: ...
 
-    @abstractmethod
     async def run_out(self, room_id: str, user_id: str) -> bool:
         """Called by the listener, under the room's lock: whether the grace it was told of has
         really run out (False when the user came back or a new grace began meanwhile)."""
 
-    @abstractmethod
     async def end_room(self, room_id: str) -> None:
         """The meeting ended: no seat of it needs a grace any more."""
 
-    async def _notify(self, room_id: str, user_id: str) -> None:
-        if self.listener is None:
-            return
-        try:
-            await self.listener.grace_over(room_id, user_id)
-        except Exception:
-            log.exception("releasing a seat failed", extra={"room_id": room_id, "user_id": user_id})
+
+async def notify_grace_over(grace: ReconnectGrace, room_id: str, user_id: str) -> None:
+    """Tell the grace's listener that the user's grace in the room ran out; a failure is
+    logged (nobody awaits this)."""
+    if grace.listener is None:
+        return
+    try:
+        await grace.listener.grace_over(room_id, user_id)
+    except Exception:
+        log.exception("releasing a seat failed", extra={"room_id": room_id, "user_id": user_id})
 
 
-class LocalGrace(Grace):
+class LocalReconnectGrace:
     """Timers in this process."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(seconds)
+        self.seconds = seconds
+        self.listener: GraceListener | None = None
         self._timers: dict[Key, tuple[asyncio.TimerHandle, bool]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._background = Background()
 
     async def start(self) -> None:
         pass  # each grace has its own timer
@@ -82,13 +83,16 @@ class LocalGrace(Grace):
             timer.cancel()
         self._timers.clear()
 
-    async def begin(self, room_id: str, user_id: str, *, was_in_room: bool) -> None:
+    async def begin(
+        self, room_id: str, user_id: str, *, was_in_room: bool, seconds: float | None = None
+    ) -> None:
         key = (room_id, user_id)
         previous = self._timers.pop(key, None)
         if previous is not None:
             previous[0].cancel()
             was_in_room = was_in_room or previous[1]
-        timer = asyncio.get_running_loop().call_later(self.seconds, self._fire, key)
+        delay = self.seconds if seconds is None else seconds
+        timer = asyncio.get_running_loop().call_later(delay, self._fire, key)
         self._timers[key] = (timer, was_in_room)
 
     async def end(self, room_id: str, user_id: str) -> bool | None:
@@ -111,6 +115,4 @@ class LocalGrace(Grace):
 
     def _fire(self, key: Key) -> None:
         self._timers.pop(key, None)
-        task = asyncio.create_task(self._notify(*key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(notify_grace_over(self, *key))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from aimeeting.protocol.messages import (
     MAX_CAPTION_LENGTH,
@@ -79,8 +79,12 @@ class CaptionIn(RoomIn):
             value, field="text", min_length=1, max_length=MAX_CAPTION_LENGTH, trimmed_max=True
         )
 
-    @model_validator(mode="after")
-    def _times(self) -> CaptionIn:
-        if self.start_ms > self.end_ms:
+    @field_validator("end_ms")
+    @classmethod
+    def _end_ms(cls, value: int, info: ValidationInfo) -> int:
+        # A field validator, not a model one: the error then names ``end_ms`` in ``details``
+        # (a model-level error has no field, and would be reported on "body").
+        start = info.data.get("start_ms")
+        if start is not None and start > value:
             raise invalid("end_ms", "must not be before start_ms")
-        return self
+        return value

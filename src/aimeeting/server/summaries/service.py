@@ -26,6 +26,7 @@ from aimeeting.server.summaries import extractive
 from aimeeting.server.summaries.provider import ChatCompletionsProvider
 from aimeeting.server.summaries.schemas import SummaryContent, SummaryOut
 from aimeeting.server.transcripts.service import TranscriptService
+from aimeeting.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class SummaryService:
         self.provider = provider
         self.timeout = timeout
         self._orphaned_after = timedelta(seconds=2 * timeout)
-        self._tasks: set[asyncio.Task[None]] = set()  # referenced, or the loop may drop them
+        self._writing = Background()
 
     # -- MeetingListener ------------------------------------------------------------------
 
@@ -83,15 +84,11 @@ class SummaryService:
         except Exception:  # the meeting has ended all the same; a GET cannot repair this one
             log.exception("summary not started", extra={"meeting_id": meeting_id})
             return
-        task = asyncio.create_task(self._write_logged(meeting_id), name=f"summary-{meeting_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._writing.spawn(self._write_logged(meeting_id), name=f"summary-{meeting_id}")
 
     async def stop(self) -> None:
         """Stop the summaries being written; they stay pending, and a later GET writes them."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._writing.stop()
 
     # -- reading --------------------------------------------------------------------------
 

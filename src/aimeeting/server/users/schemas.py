@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aimeeting.protocol.wire import UserBrief
 from aimeeting.server.db import models
 from aimeeting.server.schemas import Timestamp
 
@@ -51,3 +52,6 @@ class PublicUser(BaseModel):
     @classmethod
     def of(cls, user: User) -> PublicUser:
         return cls(id=user.id, nickname=user.nickname, avatar=user.avatar)
+
+    def to_wire(self) -> UserBrief:
+        return {"id": self.id, "nickname": self.nickname, "avatar": self.avatar}

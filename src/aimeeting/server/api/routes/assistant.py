@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from aimeeting.server.api.deps import AssistantDep, CurrentUser, Lang, RawBody
-from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import Envelope, success
+from aimeeting.server.api.openapi_operations import operation
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.api.routes.meetings import MeetingId
 from aimeeting.server.assistant.schemas import (

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from aimeeting.server.api.deps import AuthDep, ClientIP, CurrentUser, Lang, RawBody
-from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import EmptyEnvelope, Envelope, success
+from aimeeting.server.api.openapi_operations import operation
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.auth.schemas import AccessTokenOut, AuthOut, LoginIn, RefreshIn, RegisterIn
 from aimeeting.server.validation import parse_json_body

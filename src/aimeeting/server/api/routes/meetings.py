@@ -6,8 +6,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from aimeeting.server.api.deps import ChatDep, CurrentUser, Lang, MeetingsDep, RawBody
-from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import EmptyEnvelope, Envelope, success
+from aimeeting.server.api.openapi_operations import operation
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.chat.schemas import ChatHistory
 from aimeeting.server.meetings.schemas import (

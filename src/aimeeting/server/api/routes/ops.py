@@ -35,6 +35,11 @@ async def readyz(services: ServicesDep, lang: Lang) -> Response:
         except Exception:
             log.warning("readiness check failed: redis unreachable", exc_info=True)
             unreachable["redis"] = "unreachable"
+        else:
+            if not services.cluster.in_sync:
+                # Redis answers, but this node has not yet heard the others again and caught
+                # up on what it missed: a client sent here now would miss it too.
+                unreachable["redis"] = "recovering"
     if unreachable:
         return error_response(lang, ErrorCode.SERVICE_UNAVAILABLE, unreachable)
     return success(lang, "ok")

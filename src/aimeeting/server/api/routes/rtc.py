@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from aimeeting.server.api.deps import CurrentUser, Lang, ServicesDep
-from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import Envelope, success
+from aimeeting.server.api.openapi_operations import operation
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.ids import utcnow
 from aimeeting.server.rtc.schemas import IceServers

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from aimeeting.server.api.deps import CurrentUser, Lang, TranscriptsDep
-from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import Envelope, success
+from aimeeting.server.api.openapi_operations import operation
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.api.routes.meetings import MeetingId
 from aimeeting.server.transcripts.schemas import TranscriptPage

@@ -4,8 +4,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from aimeeting.server.api.deps import CurrentUser, Lang, UsersDep
-from aimeeting.server.api.docs import operation
 from aimeeting.server.api.envelope import Envelope, success
+from aimeeting.server.api.openapi_operations import operation
 from aimeeting.server.api.routes import API_PREFIX
 from aimeeting.server.users.schemas import User
 
